@@ -1,0 +1,102 @@
+"""The one place where any failure becomes the documented error envelope.
+
+Domain errors (``sandbox.errors``), connexion's problems (400 validation, 401 security, 415) and
+starlette's HTTP errors (404 unknown route, 405) all come out as
+``{"success": false, "error": {"code", "message", "details"?}}`` with ``application/json`` —
+never problem+json, never a stack trace. The one thing a reader might get wrong: starlette picks
+a handler by status code first, then by exception class, and connexion pre-registers its own for
+``ProblemException`` and ``HTTPException``; so ``install`` registers ours on all three classes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from .. import errors
+from .validation import InvalidRequest
+
+log = logging.getLogger("sandbox.errors")
+
+_BY_STATUS = {
+    400: (errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT),
+    401: (errors.UNAUTHORIZED, errors.MSG_AUTH_REQUIRED),
+    403: (errors.UNAUTHORIZED, errors.MSG_AUTH_REQUIRED),
+    404: (errors.NOT_FOUND, errors.MSG_NOT_FOUND),
+    405: (errors.METHOD_NOT_ALLOWED, errors.MSG_METHOD_NOT_ALLOWED),
+    415: (errors.UNSUPPORTED_MEDIA_TYPE, errors.MSG_UNSUPPORTED_MEDIA),
+    429: (errors.RATE_LIMITED, errors.MSG_RATE_LIMITED),
+}
+
+
+def error_body(code: str, message: str, details: list[str] | None = None) -> dict:
+    error = {"code": code, "message": message}
+    # The documented 401/404 bodies carry no ``details``; validation errors always do.
+    if details is not None:
+        error["details"] = list(details)
+    return {"success": False, "error": error}
+
+
+def envelope_response(status: int, code: str, message: str, details: list[str] | None = None,
+                      headers: dict | None = None) -> ConnexionResponse:
+    return ConnexionResponse(status_code=status, mimetype="application/json",
+                             content_type="application/json",
+                             body=json.dumps(error_body(code, message, details)), headers=headers or {})
+
+
+class AllowedMethods:
+    """Rebuilds the ``Allow`` header of a 405 from the specs (connexion lists one method only)."""
+
+    def __init__(self):
+        self._routes: list[tuple[re.Pattern, set[str]]] = []
+
+    def add_spec(self, spec: dict, base_path: str = "") -> None:
+        for template, item in spec.get("paths", {}).items():
+            methods = {m.upper() for m in item if m in ("get", "put", "post", "delete", "patch", "options", "head")}
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base_path + template))
+            self._routes.append((re.compile(f"^{pattern}/?$"), methods))
+
+    def for_path(self, path: str) -> list[str]:
+        # A literal segment beats a template (``/leads/bulk`` vs ``/leads/{leadId}``), as in routing.
+        matches = [methods for regex, methods in self._routes if regex.match(path)]
+        allowed = set().union(*matches) if matches else set()
+        return sorted(allowed)
+
+
+def install(app, allowed: AllowedMethods) -> None:
+    def on_error(request, exc):
+        if isinstance(exc, errors.SandboxError):
+            details = exc.details if exc.status == 400 else None
+            return envelope_response(exc.status, exc.code, exc.message, details)
+        if isinstance(exc, InvalidRequest):
+            return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT, exc.details)
+        if isinstance(exc, (ProblemException, HTTPException)):
+            status = getattr(exc, "status_code", None) or getattr(exc, "status", 500)
+            if status == 400:
+                detail = getattr(exc, "detail", None) or "request is malformed"
+                return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT,
+                                         [f"body: {detail}" if ":" not in str(detail) else str(detail)])
+            if status == 405:
+                methods = allowed.for_path(request.url.path)
+                return envelope_response(405, errors.METHOD_NOT_ALLOWED, errors.MSG_METHOD_NOT_ALLOWED,
+                                         headers={"Allow": ", ".join(methods)})
+            if status in _BY_STATUS:
+                code, message = _BY_STATUS[status]
+                details = [str(exc.detail)] if status == 415 and getattr(exc, "detail", None) else None
+                return envelope_response(status, code, message, details)
+            if status >= 500:
+                # Response validation (tests) lands here: say what did not conform.
+                log.error("server error %s on %s: %s", status, request.url.path, getattr(exc, "detail", exc))
+                return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL,
+                                         [str(getattr(exc, "detail", "") or "")])
+            return envelope_response(status, f"HTTP_{status}", str(getattr(exc, "detail", "")) or "Error")
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL)
+
+    for key in (ProblemException, HTTPException, Exception, errors.SandboxError):
+        app.add_error_handler(key, on_error)

@@ -1,0 +1,160 @@
+"""Composition root: settings → tenant registry → connexion app with both specs → ASGI wrapper.
+
+``openapi.yaml`` (the public contract) is mounted at ``/`` (its paths carry ``/api/v1``), the
+control plane's ``control/control.yaml`` at ``/_sandbox``. The outer ``SandboxASGI`` layer puts the
+tenant registry into the ASGI scope, lets real-time clocks catch up before a request, and keeps
+each tenant's request journal. The one thing a reader might get wrong: all domain work runs on the
+single event loop without awaiting in between, so a service call is atomic — that, not locks, is
+what keeps 32 concurrent requests on one lead consistent. Keep services synchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import re
+from pathlib import Path
+
+import connexion
+import yaml
+from connexion.resolver import Resolver
+
+from . import simulation
+from .api import envelope
+from .api.validation import VALIDATORS
+from .clock import REALTIME, iso, stopwatch
+from .settings import Settings
+from .tenancy import SCOPE_KEY, TenantRegistry
+from .world import build_world
+
+ROOT = Path(__file__).resolve().parent
+PUBLIC_SPEC = ROOT.parent / "openapi.yaml" if (ROOT.parent / "openapi.yaml").exists() else ROOT / "openapi.yaml"
+CONTROL_SPEC = ROOT / "control" / "control.yaml"
+
+API_MODULES = ("leads", "campaigns", "clients", "submissions", "documents", "files",
+               "field_library", "interactions", "pixels", "sms", "voice")
+CONTROL_MODULES = ("handlers",)
+
+log = logging.getLogger("sandbox")
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class ModuleResolver(Resolver):
+    """operationId ``listLeads`` → function ``list_leads`` in one of the given modules."""
+
+    def __init__(self, package: str, modules: tuple[str, ...]):
+        super().__init__()
+        self.functions = {}
+        for name in modules:
+            module = importlib.import_module(f"{package}.{name}")
+            for attr, value in vars(module).items():
+                if callable(value) and getattr(value, "__module__", None) == module.__name__:
+                    self.functions[attr] = value
+
+    def resolve_function_from_operation_id(self, operation_id):
+        try:
+            return self.functions[snake(operation_id)]
+        except KeyError:
+            raise connexion.exceptions.ResolverError(f"no handler for operationId {operation_id}")
+
+
+def load_spec(path: Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+class SandboxASGI:
+    """Outermost layer: tenant registry in scope, real-time catch-up, request journal."""
+
+    def __init__(self, inner, registry: TenantRegistry):
+        self.inner = inner
+        self.registry = registry
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = self.registry
+        key = _header(scope, b"x-api-key")
+        tenant = self.registry.lookup(key, create=False) if key else None
+        if tenant is not None and tenant.clock.mode == REALTIME:
+            simulation.run_due(tenant, tenant.clock.now())
+        started = stopwatch()
+        status = {"code": 0}
+        error_chunks: list[bytes] = []
+
+        async def send_(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            elif message["type"] == "http.response.body" and status["code"] >= 400:
+                error_chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.inner(scope, receive, send_)
+        tenant = tenant or (self.registry.lookup(key, create=False) if key else None)
+        if tenant is not None and not scope["path"].startswith("/_sandbox/journal"):
+            entry = {"at": iso(tenant.now()), "method": scope["method"], "path": scope["path"],
+                     "query": scope.get("query_string", b"").decode("latin-1"),
+                     "status": status["code"], "latencyMs": round((stopwatch() - started) * 1000, 2)}
+            if error_chunks:
+                entry["error"] = _error_of(b"".join(error_chunks))
+            tenant.journal.appendleft(entry)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1").strip()
+    return None
+
+
+def _error_of(body: bytes):
+    with contextlib.suppress(ValueError, AttributeError):
+        return json.loads(body).get("error")
+    return None
+
+
+async def _ticker(registry: TenantRegistry) -> None:
+    """Runs due work for real-time tenants, so a call finishes with nobody asking."""
+    while True:
+        await asyncio.sleep(0.1)
+        for tenant in registry.tenants():
+            if tenant.clock.mode == REALTIME and tenant.timeline.next_due() is not None:
+                simulation.run_due(tenant, tenant.clock.now())
+
+
+def create_app(settings: Settings | None = None) -> SandboxASGI:
+    settings = settings or Settings()
+    simulation.load_handlers()
+    registry = TenantRegistry(settings, build_world)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        task = asyncio.create_task(_ticker(registry))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = connexion.AsyncApp(__name__, lifespan=lifespan)
+    public = load_spec(PUBLIC_SPEC)
+    control = load_spec(CONTROL_SPEC)
+    common = dict(validator_map=VALIDATORS, validate_responses=settings.validate_responses,
+                  pythonic_params=True)
+    app.add_api(control, base_path="/_sandbox",
+                resolver=ModuleResolver("sandbox.control", CONTROL_MODULES), **common)
+    app.add_api(public, resolver=ModuleResolver("sandbox.api", API_MODULES), **common)
+    allowed = envelope.AllowedMethods()
+    allowed.add_spec(public)
+    allowed.add_spec(control, "/_sandbox")
+    envelope.install(app, allowed)
+    wrapped = SandboxASGI(app, registry)
+    wrapped.connexion_app = app
+    wrapped.settings = settings
+    return wrapped

@@ -1,0 +1,82 @@
+"""``leadsail-sandbox``: start the sandbox on localhost with a seeded world.
+
+argparse (standard library) is enough for a flat set of flags with env twins; a CLI framework
+would add a dependency for nothing. The one thing a reader might get wrong: the CLI's clock
+defaults to ``realtime`` (calls finish on their own), unlike tests, which run a manual clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .clock import MODES, REALTIME, parse_instant
+from .settings import Settings, from_sources
+
+BANNER = """\
+LeadSail Sandbox {version} listening on {base}
+  public API      {base}/api/v1/...          Swagger UI: {base}/ui/
+  control plane   {base}/_sandbox/...        Swagger UI: {base}/_sandbox/ui/
+  clock           {clock}{speed}   seed {seed}   mode {mode}
+Try it:
+  curl -s -H 'X-API-Key: dev-key' '{base}/api/v1/leads?limit=2'
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="leadsail-sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", help="interface to bind (default 127.0.0.1; env SANDBOX_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 8000; env SANDBOX_PORT)")
+    parser.add_argument("--seed", type=int, help="seed for the world and ids (default 42; env SANDBOX_SEED)")
+    parser.add_argument("--fixture", type=Path, help="YAML world replacing the generated one (env SANDBOX_FIXTURE)")
+    parser.add_argument("--clock", dest="clock_mode", choices=MODES,
+                        help="realtime (default here) or manual (time moves only via /_sandbox/clock; env SANDBOX_CLOCK)")
+    parser.add_argument("--speed", type=float, help="real-time speed-up, e.g. 10 for demos (env SANDBOX_SPEED)")
+    parser.add_argument("--start-time", dest="start_time", type=parse_instant,
+                        help="manual clock start instant, ISO 8601 (env SANDBOX_START_TIME)")
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="shared-sandbox mode: only admin-issued keys work (env SANDBOX_STRICT)")
+    parser.add_argument("--admin-key", dest="admin_key", help="key for /_sandbox/admin (env SANDBOX_ADMIN_KEY)")
+    parser.add_argument("--public-url", dest="public_url", help="base URL in links the sandbox hands out")
+    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--version", action="version", version=f"leadsail-sandbox {__version__}")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    flags = {k: v for k, v in vars(args).items() if k != "log_level"}
+    return from_sources(flags, base=Settings(clock_mode=REALTIME, start_time=None))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    if settings.strict and not settings.admin_key:
+        print("leadsail-sandbox: --strict needs --admin-key (or SANDBOX_ADMIN_KEY) to issue keys", file=sys.stderr)
+        return 2
+    if settings.fixture is not None:
+        from .world import WorldError, load_fixture  # noqa: F401 - fail fast on a broken fixture
+        try:
+            load_fixture(settings.fixture)
+        except ValueError as exc:
+            print(f"leadsail-sandbox: {exc}", file=sys.stderr)
+            return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    print(BANNER.format(version=__version__, base=settings.base_url, clock=settings.clock_mode,
+                        speed=f" x{settings.speed:g}" if settings.speed != 1 else "",
+                        seed=settings.seed, mode="strict" if settings.strict else "open"), flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
+                lifespan="on")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

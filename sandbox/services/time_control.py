@@ -1,0 +1,55 @@
+"""Moving a tenant's clock: read it, switch mode, jump forward, advance — running due work.
+
+The one thing a reader might get wrong: time only moves forward. Setting an earlier ``now`` is
+refused, because due work already ran and a lead's history cannot be un-lived; reset the tenant
+instead.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .. import simulation
+from ..clock import MANUAL, iso, parse_instant
+from ..errors import ValidationFailed
+
+
+def clock_view(tenant) -> dict:
+    next_due = tenant.timeline.next_due()
+    view = tenant.clock.export()
+    view.update(pendingJobs=len(tenant.timeline),
+                nextDueAt=iso(tenant.now().fromtimestamp(next_due, tenant.now().tzinfo)) if next_due else None)
+    return view
+
+
+def _target(tenant, seconds=None, to=None):
+    if (seconds is None) == (to is None):
+        raise ValidationFailed(["body: give exactly one of seconds or to"])
+    now = tenant.now()
+    if seconds is not None:
+        return now + timedelta(seconds=seconds)
+    try:
+        target = parse_instant(to)
+    except ValueError:
+        raise ValidationFailed([f"to: '{to}' is not an ISO-8601 date-time"])
+    if target < now:
+        raise ValidationFailed([f"to: {iso(target)} is before the tenant's current time {iso(now)}"])
+    return target
+
+
+def advance(tenant, seconds=None, to=None) -> dict:
+    """Run everything due up to the target, in order, then stand at the target."""
+    target = _target(tenant, seconds, to)
+    ran = simulation.run_due(tenant, target)
+    if tenant.clock.mode == MANUAL:
+        tenant.clock.set_time(target)
+    return {"now": iso(tenant.now()), "ran": ran}
+
+
+def set_clock(tenant, mode=None, speed=None, now=None) -> dict:
+    ran = []
+    if now is not None:
+        ran = advance(tenant, to=now)["ran"]
+    if mode is not None or speed is not None:
+        tenant.clock.set_mode(mode or tenant.clock.mode, speed)
+    return dict(clock_view(tenant), ran=ran)

@@ -1,0 +1,73 @@
+"""The one place that reads configuration: command-line flags and their ``SANDBOX_*`` env twins.
+
+Precedence: flag > environment variable > default. The one thing a reader might get wrong: the
+*defaults differ by entry point* — the CLI starts a real-time clock (a developer sees calls finish
+by themselves), while ``Settings()`` built in tests is manual (time moves only when told).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from .clock import MANUAL, parse_instant
+
+DEFAULT_START = "2026-01-15T15:00:00Z"  # a Thursday, 10:00 in New York: inside calling hours
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int = 42
+    fixture: Path | None = None          # a YAML world replacing the generated seed world
+    clock_mode: str = MANUAL             # manual | realtime
+    speed: float = 1.0                   # real-time clock speed-up
+    start_time: datetime | None = field(default_factory=lambda: parse_instant(DEFAULT_START))
+    strict: bool = False                 # only admin-issued keys open tenants
+    admin_key: str | None = None         # required for /_sandbox/admin/* in strict mode
+    validate_responses: bool = False     # on in tests: responses checked against openapi.yaml
+    journal_size: int = 200              # request journal entries kept per tenant
+    public_url: str | None = None        # base URL used in links the sandbox hands out
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+ENV = {
+    "host": "SANDBOX_HOST", "port": "SANDBOX_PORT", "seed": "SANDBOX_SEED",
+    "fixture": "SANDBOX_FIXTURE", "clock_mode": "SANDBOX_CLOCK", "speed": "SANDBOX_SPEED",
+    "start_time": "SANDBOX_START_TIME", "strict": "SANDBOX_STRICT",
+    "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL",
+}
+
+
+def _coerce(name: str, raw: str):
+    if name in ("port", "seed"):
+        return int(raw)
+    if name == "speed":
+        return float(raw)
+    if name == "strict":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if name == "fixture":
+        return Path(raw)
+    if name == "start_time":
+        return parse_instant(raw)
+    return raw
+
+
+def from_sources(flags: dict, environ=os.environ, base: Settings | None = None) -> Settings:
+    """Merge flags (None = not given) over ``SANDBOX_*`` variables over ``base``."""
+    values = {}
+    for name, var in ENV.items():
+        if flags.get(name) is not None:
+            values[name] = flags[name]
+        elif environ.get(var):
+            values[name] = _coerce(name, environ[var])
+    return (base or Settings()).with_(**values)
