@@ -16,7 +16,7 @@ COPY openapi.yaml ./sandbox/openapi.yaml
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 sandbox
 
-USER sandbox
+USER 10001
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/_sandbox/scenarios').status == 200 else 1)"
+HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/_sandbox/scenarios')"]
 ENTRYPOINT ["leadsail-sandbox"]

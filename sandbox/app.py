@@ -26,6 +26,7 @@ from . import simulation
 from .api import envelope
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
+from .errors import SandboxError
 from .settings import Settings
 from .tenancy import SCOPE_KEY, TenantRegistry
 from .world import build_world
@@ -50,6 +51,7 @@ class ModuleResolver(Resolver):
 
     def __init__(self, package: str, modules: tuple[str, ...]):
         super().__init__()
+        self.missing: list[str] = []
         self.functions = {}
         for name in modules:
             module = importlib.import_module(f"{package}.{name}")
@@ -58,10 +60,24 @@ class ModuleResolver(Resolver):
                     self.functions[attr] = value
 
     def resolve_function_from_operation_id(self, operation_id):
-        try:
-            return self.functions[snake(operation_id)]
-        except KeyError:
-            raise connexion.exceptions.ResolverError(f"no handler for operationId {operation_id}")
+        function = self.functions.get(snake(operation_id))
+        if function is not None:
+            return function
+        # Lenient on purpose: one unfinished area must not stop the others from booting.
+        # tests/test_app.py fails while ``missing`` is not empty.
+        log.warning("no handler for operationId %s", operation_id)
+        self.missing.append(operation_id)
+
+        async def not_implemented(*_args, **_kwargs):
+            raise NotImplementedHandler([f"operation: {operation_id} has no handler in this build"])
+
+        return not_implemented
+
+
+class NotImplementedHandler(SandboxError):
+    status = 501
+    code = "NOT_IMPLEMENTED"
+    message = "Not implemented"
 
 
 def load_spec(path: Path) -> dict:
@@ -133,6 +149,10 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     settings = settings or Settings()
     simulation.load_handlers()
     registry = TenantRegistry(settings, build_world)
+    if settings.fixture is not None:
+        # Build one throwaway tenant now, so a broken fixture fails start-up with the entry named
+        # (WorldError), instead of answering 500 to the first request of every tenant.
+        registry.probe()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -147,14 +167,15 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     control = load_spec(CONTROL_SPEC)
     common = dict(validator_map=VALIDATORS, validate_responses=settings.validate_responses,
                   pythonic_params=True)
-    app.add_api(control, base_path="/_sandbox",
-                resolver=ModuleResolver("sandbox.control", CONTROL_MODULES), **common)
-    app.add_api(public, resolver=ModuleResolver("sandbox.api", API_MODULES), **common)
+    resolvers = (ModuleResolver("sandbox.control", CONTROL_MODULES), ModuleResolver("sandbox.api", API_MODULES))
+    app.add_api(control, base_path="/_sandbox", resolver=resolvers[0], **common)
+    app.add_api(public, resolver=resolvers[1], **common)
     allowed = envelope.AllowedMethods()
     allowed.add_spec(public)
     allowed.add_spec(control, "/_sandbox")
     envelope.install(app, allowed)
     wrapped = SandboxASGI(app, registry)
     wrapped.connexion_app = app
+    wrapped.unresolved = resolvers[0].missing + resolvers[1].missing
     wrapped.settings = settings
     return wrapped

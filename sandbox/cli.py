@@ -57,19 +57,17 @@ def main(argv=None) -> int:
     if settings.strict and not settings.admin_key:
         print("leadsail-sandbox: --strict needs --admin-key (or SANDBOX_ADMIN_KEY) to issue keys", file=sys.stderr)
         return 2
-    if settings.fixture is not None:
-        from .world import WorldError, load_fixture  # noqa: F401 - fail fast on a broken fixture
-        try:
-            load_fixture(settings.fixture)
-        except ValueError as exc:
-            print(f"leadsail-sandbox: {exc}", file=sys.stderr)
-            return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     import uvicorn
 
     from .app import create_app
+    from .world import WorldError
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except WorldError as exc:
+        print(f"leadsail-sandbox: {exc}", file=sys.stderr)
+        return 2
     print(BANNER.format(version=__version__, base=settings.base_url, clock=settings.clock_mode,
                         speed=f" x{settings.speed:g}" if settings.speed != 1 else "",
                         seed=settings.seed, mode="strict" if settings.strict else "open"), flush=True)

@@ -50,6 +50,10 @@ class TenantRegistry:
         tenant = self._tenants[key] = self._new_tenant(key)
         return tenant
 
+    def probe(self) -> None:
+        """Build a tenant without keeping it (start-up check of the world)."""
+        self._new_tenant("__probe__")
+
     def reset(self, tenant: Tenant) -> Tenant:
         """Replace a tenant by a freshly seeded one (same key, same clock mode)."""
         fresh = self._new_tenant(tenant.key)

@@ -71,7 +71,7 @@ class AllowedMethods:
 def install(app, allowed: AllowedMethods) -> None:
     def on_error(request, exc):
         if isinstance(exc, errors.SandboxError):
-            details = exc.details if exc.status == 400 else None
+            details = exc.details if exc.status in (400, 501) else None
             return envelope_response(exc.status, exc.code, exc.message, details)
         if isinstance(exc, InvalidRequest):
             return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT, exc.details)

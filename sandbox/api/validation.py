@@ -20,7 +20,6 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 from jsonschema import Draft4Validator
 
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
-_EXTRA = re.compile(r"\('(?P<names>.+)' (?:was|were) unexpected\)")
 
 
 class InvalidRequest(BadRequestProblem):
@@ -62,9 +61,10 @@ def word_error(error, prefix: str = "") -> list[str]:
         match = _REQUIRED.match(error.message)
         return [at("is required", match.group("name") if match else None)]
     if kind == "additionalProperties":
-        match = _EXTRA.search(error.message)
-        names = re.findall(r"'([^']+)'", match.group("names")) if match else []
-        return [at("is not an allowed field", name) for name in names] or [at("unknown field")]
+        allowed = set(error.schema.get("properties", {}))
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        names = sorted(k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns))
+        return [at("is not an allowed field", name) for name in names] or [at("has fields that are not allowed")]
     reasons = {
         "type": lambda: f"must be {_describe(arg)}",
         "enum": lambda: "must be one of " + ", ".join(str(v) for v in arg),

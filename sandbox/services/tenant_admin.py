@@ -18,6 +18,8 @@ def reset(registry, tenant) -> dict:
 
 
 def import_state(tenant, document: dict) -> dict:
+    if document.get("success") is True and isinstance(document.get("data"), dict):
+        document = document["data"]  # the envelope exactly as GET /_sandbox/state answered it
     try:
         tenant.import_(document)
     except ValueError as exc:
