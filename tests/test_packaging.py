@@ -132,3 +132,18 @@ def test_the_readme_run_command_serves_the_api():
         output = server.communicate(timeout=10)[0]
     assert f"listening on http://127.0.0.1:{port}" in output
     assert f"curl -s -H 'X-API-Key: dev-key' 'http://127.0.0.1:{port}/api/v1/leads?limit=2'" in output
+
+
+def test_readme_scenarios_table_matches_the_code():
+    from sandbox import scenarios
+
+    assert scenarios.markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_readme_has_one_assumption_row_per_documented_gap():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Assumptions", 1)[1].split("\n## ", 1)[0]
+    numbers = [int(n) for n in re.findall(r"^\| (\d+) \|", section, flags=re.M)]
+    assert numbers == list(range(1, 60))
