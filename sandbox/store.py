@@ -86,6 +86,7 @@ class Tenant:
         self.ids = ids
         self.timeline = timeline or Timeline()
         self.journal: deque = deque(maxlen=journal_size)
+        self.base_url = ""  # where this sandbox is reached, for absolute links (recordings)
 
     @property
     def rng(self):

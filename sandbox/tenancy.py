@@ -33,6 +33,7 @@ class TenantRegistry:
             else settings.start_time
         tenant = Tenant(key, TenantState(), Clock(start, settings.clock_mode, settings.speed),
                         IdFactory(settings.seed, key), journal_size=settings.journal_size)
+        tenant.base_url = settings.base_url
         self._build_world(tenant, settings)
         return tenant
 

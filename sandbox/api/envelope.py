@@ -59,13 +59,16 @@ class AllowedMethods:
         for template, item in spec.get("paths", {}).items():
             methods = {m.upper() for m in item if m in ("get", "put", "post", "delete", "patch", "options", "head")}
             pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base_path + template))
-            self._routes.append((re.compile(f"^{pattern}/?$"), methods))
+            self._routes.append((re.compile(f"^{pattern}/?$"), template.count("{"), methods))
 
     def for_path(self, path: str) -> list[str]:
-        # A literal segment beats a template (``/leads/bulk`` vs ``/leads/{leadId}``), as in routing.
-        matches = [methods for regex, methods in self._routes if regex.match(path)]
-        allowed = set().union(*matches) if matches else set()
-        return sorted(allowed)
+        # The most literal template wins, as in routing: ``/leads/send-to-auto-dialer`` is that
+        # path, not ``/leads/{leadId}``, so its Allow header must not list GET and PATCH.
+        matches = [(params, methods) for regex, params, methods in self._routes if regex.match(path)]
+        if not matches:
+            return []
+        fewest = min(params for params, _ in matches)
+        return sorted(set().union(*(methods for params, methods in matches if params == fewest)))
 
 
 def install(app, allowed: AllowedMethods) -> None:

@@ -81,6 +81,9 @@ def word_error(error, prefix: str = "") -> list[str]:
         "anyOf": lambda: "does not match any allowed shape",
         "oneOf": lambda: "does not match exactly one allowed shape",
     }
+    if kind == "pattern" and isinstance(error.schema, dict) and error.schema.get("x-error"):
+        # A regex is no explanation; the spec states the rule in words next to it.
+        return [at(error.schema["x-error"])]
     reason = reasons.get(kind)
     return [at(reason() if reason else error.message)]
 

@@ -9,7 +9,7 @@ from connexion import request
 
 from .. import scenarios
 from ..api.render import ok, tenant
-from ..services import setup, tenant_admin, time_control
+from ..services import recordings, setup, tenant_admin, time_control
 from ..tenancy import SCOPE_KEY
 
 
@@ -122,3 +122,7 @@ async def issue_key(body=None):
 
 async def revoke_key(key):
     return ok(tenant_admin.revoke_key(_registry(), key))
+
+
+async def get_recording(file_name):
+    return recordings.recording(_registry(), file_name), 200, {"Content-Type": "audio/wav"}

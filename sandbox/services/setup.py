@@ -15,24 +15,16 @@ import re
 
 from ..clock import iso
 from ..domain import phones
+from ..domain.call_outcomes import DEFAULT_MIX as DEFAULT_OUTCOME_MIX
+from ..domain.dialer_rules import DAYS as WEEKDAYS
+from ..domain.dialer_rules import DEFAULT_CONFIG as DEFAULT_DIALER
 from ..domain.leads import campaign_summary
 from ..errors import NotFound, ValidationFailed
 
 CAMPAIGN_CODE = re.compile(r"^[A-Z0-9]{2,5}$")
 DNC_CHANNELS = ("phone", "sms", "email")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FIRST_ACTIONS = ("deliver_immediately", "human_review", "voice_ai", "sms_ai", "webhook")
 
-DEFAULT_DIALER = {
-    "active": True,
-    "operatingHours": {"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat"]},
-    "minGapMinutes": 60,
-    "maxAttempts": 6,
-    "retryDelaysMinutes": [60, 240, 1440],
-    "excludedStatuses": ["delivered", "accepted", "dnc", "disqualified", "duplicate", "rejected", "no_contact"],
-}
-DEFAULT_OUTCOME_MIX = {"completed": 30, "voicemail": 20, "no_answer": 20, "busy": 5, "incomplete": 5,
-                       "scheduled_callback": 5, "follow_up": 5, "qualified": 8, "dnc": 2}
 DEFAULT_WEBHOOKS = {"url": None, "events": {}, "headers": {}, "retryAttempts": 3, "timeoutSeconds": 30,
                     "enabled": False, "inheritFromTenant": True}
 
@@ -63,6 +55,12 @@ def _merge(base: dict, changes: dict) -> dict:
     return merged
 
 
+def abbreviation(name: str) -> str:
+    """``Acme Insurance`` → ``AI``: what the dashboard suggests when none is typed."""
+    letters = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", name)).upper()
+    return letters[:4] or "X"
+
+
 def update_settings(tenant, changes: dict) -> dict:
     state = tenant.state
     problems = []
@@ -82,11 +80,12 @@ def upsert_client(tenant, doc: dict) -> dict:
     settings_defaults = {"defaultPostingUrl": None, "postingMethod": "http", "acceptDuplicates": False,
                          "maxLeadsPerDay": None, "maxLeadsPerMonth": None, "timezone": "America/New_York",
                          "notificationEmail": None, "sendDailyReport": False}
+    name = doc.get("name", client_id)
     client = {
-        "clientId": client_id, "name": doc.get("name", client_id), "abbrev": doc.get("abbrev"),
+        "clientId": client_id, "name": name, "abbrev": doc.get("abbrev") or abbreviation(name),
         "active": doc.get("active", True), "contactName": doc.get("contactName"),
         "contactEmail": doc.get("contactEmail"), "contactPhone": doc.get("contactPhone"),
-        "address": doc.get("address"),
+        "address": dict(doc.get("address") or {}),  # the public shape is always an object
         "settings": _merge(settings_defaults, doc.get("settings") or {}),
         "description": doc.get("description"), "tags": list(doc.get("tags") or []),
         "externalId": doc.get("externalId"),
@@ -102,7 +101,8 @@ def upsert_offer(tenant, doc: dict) -> dict:
     offer_id = doc.get("offerId") or tenant.ids.new("off")
     if doc.get("clientId") and doc["clientId"] not in tenant.state.clients:
         raise ValidationFailed([f"clientId: unknown client '{doc['clientId']}'"])
-    offer = {"offerId": offer_id, "name": doc.get("name", offer_id), "abbrev": doc.get("abbrev"),
+    name = doc.get("name", offer_id)
+    offer = {"offerId": offer_id, "name": name, "abbrev": doc.get("abbrev") or abbreviation(name),
              "clientId": doc.get("clientId")}
     tenant.state.offers[offer_id] = offer
     _refresh_campaign_names(tenant)
@@ -201,6 +201,10 @@ def _campaign_problems(tenant, code: str, doc: dict, config: dict) -> list[str]:
     problems = []
     if not CAMPAIGN_CODE.match(code):
         problems.append(f"campaignId: '{code}' must be 2-5 uppercase letters or digits")
+    if code not in state.campaigns:
+        # Every LeadSail campaign sells one client's offer; the public Campaign and Lead shapes
+        # show their names as strings, so a campaign without them cannot exist.
+        problems += [f"{key}: is required for a new campaign" for key in ("clientId", "offerId") if not doc.get(key)]
     if doc.get("clientId") and doc["clientId"] not in state.clients:
         problems.append(f"clientId: unknown client '{doc['clientId']}'")
     if doc.get("offerId") and doc["offerId"] not in state.offers:

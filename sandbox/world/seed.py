@@ -49,10 +49,13 @@ def _base() -> dict:
         "clients": [
             {"clientId": "cli_acme", "name": "Acme Insurance", "abbrev": "ACM", "contactName": "Dana Whitfield",
              "contactEmail": "dana@acme-insurance.example.com", "contactPhone": "+12125550142",
+             "address": {"street": "500 Congress Ave", "city": "Austin", "state": "TX", "zip": "78701",
+                         "country": "US"},
              "settings": {"defaultPostingUrl": "https://api.acme-insurance.example.com/leads",
                           "maxLeadsPerDay": 200, "acceptDuplicates": False}, "tags": ["insurance"]},
             {"clientId": "cli_brightside", "name": "Brightside Legal", "abbrev": "BSL",
              "contactName": "Marcus Lee", "contactEmail": "intake@brightside-legal.example.com",
+             "address": {"street": "77 W Wacker Dr", "city": "Chicago", "state": "IL", "zip": "60601", "country": "US"},
              "settings": {"defaultPostingUrl": "https://brightside-legal.example.com/intake"}, "tags": ["legal"]},
             {"clientId": "cli_cobalt", "name": "Cobalt Solar", "abbrev": "CBS",
              "contactEmail": "leads@cobalt-solar.example.com", "tags": ["solar"]},

@@ -76,10 +76,11 @@ def test_campaign_config_is_sandbox_only(client):
 
 
 def test_campaign_config_errors_name_every_field(client):
-    err = error(client.put("/_sandbox/campaigns/bad", json={
+    err = error(client.put("/_sandbox/campaigns/bad", json={"clientId": "cli_acme",
         "voiceAgentId": "agent_nobody", "autoDialer": {"operatingHours": {"start": "25:00"}},
         "outcomeMix": {"teleported": 1}}), 400, "VALIDATION_ERROR")
     assert "campaignId: 'bad' must be 2-5 uppercase letters or digits" in err["details"]
+    assert "offerId: is required for a new campaign" in err["details"]
     assert "voiceAgentId: unknown voice agent 'agent_nobody'" in err["details"]
     assert "autoDialer.operatingHours.start: must be HH:MM (24-hour)" in err["details"]
     assert any(d.startswith("outcomeMix:") for d in err["details"])

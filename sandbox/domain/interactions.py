@@ -1,0 +1,105 @@
+"""Interactions (a call, or an SMS thread): the public record in its documented field order.
+
+Field order is the docs' example (§4.2): interactionId, leadId, campaignId, clientId, offerId,
+type, status, phone, telephony, call | sms, summary, transcript, errorCode, errorMessage,
+createdAt, updatedAt. The one thing a reader might get wrong: the ``call`` block exists only on
+calls and the ``sms`` block only on SMS threads (G45) — never both, never a null placeholder —
+and every "not known yet" value (summary, duration, recordingUrl ...) is null, not absent.
+"""
+
+from __future__ import annotations
+
+CALL = "call"
+SMS = "sms"
+IN_PROGRESS = "in_progress"
+SMS_OPEN = "incomplete"           # an SMS thread is ``incomplete`` while open (G43)
+SMS_SENT = "sent"
+
+
+def transcript_entry(timestamp: str, role: str, message: str, source: str) -> dict:
+    return {"timestamp": timestamp, "role": role, "message": message, "source": source}
+
+
+def telephony(provider: str, message_id: str | None, our_number: str) -> dict:
+    return {"provider": provider, "messageId": message_id, "phoneNumber": our_number}
+
+
+def call_block(source: str, direction: str, agent_id: str, conversation_id: str) -> dict:
+    return {
+        "source": source,
+        "direction": direction,
+        "duration": None,
+        "recordingUrl": None,
+        "terminationReason": None,
+        "voiceAI": {"provider": "elevenlabs", "agentId": agent_id, "conversationId": conversation_id},
+        "spokenTo": None,
+    }
+
+
+def sms_block(agent_mode: bool, direction: str) -> dict:
+    return {"agentMode": agent_mode, "direction": direction}
+
+
+def _base(interaction_id: str, lead_id: str, campaign: dict, kind: str, status: str, phone: str,
+          channel_telephony: dict) -> dict:
+    return {
+        "interactionId": interaction_id,
+        "leadId": lead_id,
+        "campaignId": campaign.get("campaignId"),
+        "clientId": campaign.get("clientId"),
+        "offerId": campaign.get("offerId"),
+        "type": kind,
+        "status": status,
+        "phone": phone,
+        "telephony": channel_telephony,
+    }
+
+
+def _tail(record: dict, transcript: list[dict], now: str) -> dict:
+    record.update({
+        "summary": None,
+        "transcript": list(transcript),
+        "errorCode": None,
+        "errorMessage": None,
+        "createdAt": now,
+        "updatedAt": now,
+    })
+    return record
+
+
+def new_call(interaction_id: str, lead_id: str, campaign: dict, now: str, *, phone: str,
+             channel_telephony: dict, call: dict, transcript: list[dict]) -> dict:
+    record = _base(interaction_id, lead_id, campaign, CALL, IN_PROGRESS, phone, channel_telephony)
+    record["call"] = call
+    return _tail(record, transcript, now)
+
+
+def new_sms_thread(interaction_id: str, lead_id: str, campaign: dict, now: str, *, phone: str,
+                   channel_telephony: dict, sms: dict) -> dict:
+    record = _base(interaction_id, lead_id, campaign, SMS, SMS_OPEN, phone, channel_telephony)
+    record["sms"] = sms
+    return _tail(record, [], now)
+
+
+def new_sms_message(message_id: str, thread: dict, sender: str, provider: str, text: str, source: str,
+                    now: str) -> dict:
+    """One outbound text (sandbox-only record: no public endpoint lists messages)."""
+    return {
+        "messageId": message_id, "interactionId": thread["interactionId"], "leadId": thread["leadId"],
+        "from": sender, "to": thread["phone"], "provider": provider, "text": text, "status": SMS_SENT,
+        "source": source, "createdAt": now, "updatedAt": now, "errorCode": None, "errorMessage": None,
+    }
+
+
+def newest_first(records: list[dict]) -> list[dict]:
+    """Most recent first: createdAt descending, then interactionId descending (G46)."""
+    return sorted(records, key=lambda r: (r["createdAt"], r["interactionId"]), reverse=True)
+
+
+def is_thread_of(record: dict, lead_id: str) -> bool:
+    return record.get("type") == SMS and record.get("leadId") == lead_id
+
+
+def same_pair(record: dict, lead_number: str, our_number: str) -> bool:
+    """One conversation = one pair of numbers: the lead's and ours (docs §5.8)."""
+    return record.get("phone") == lead_number and (record.get("telephony") or {}).get("phoneNumber") == our_number
