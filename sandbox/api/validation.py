@@ -17,9 +17,34 @@ from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionRequest
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, FormatChecker
+from urllib.parse import urlsplit
 
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
+
+
+FORMATS = FormatChecker()
+for _name in Draft4Validator.FORMAT_CHECKER.checkers:
+    FORMATS.checkers[_name] = Draft4Validator.FORMAT_CHECKER.checkers[_name]
+
+
+@FORMATS.checks("uri", raises=ValueError)
+def _absolute_uri(value) -> bool:
+    # jsonschema only checks "uri" when rfc3987 is installed; the docs require absolute URLs.
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in value)
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value) -> bool:
+    from ..clock import parse_instant
+
+    if not isinstance(value, str):
+        return True
+    parse_instant(value)
+    return "T" in value
 
 
 class InvalidRequest(BadRequestProblem):
@@ -81,6 +106,23 @@ def word_error(error, prefix: str = "") -> list[str]:
         "anyOf": lambda: "does not match any allowed shape",
         "oneOf": lambda: "does not match exactly one allowed shape",
     }
+    if kind in ("anyOf", "oneOf") and error.context:
+        # Name the fields of the closest alternative instead of "matches no allowed shape".
+        branches: dict[int, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        present = set(error.instance) if isinstance(error.instance, dict) else set()
+
+        def attempted(subs):
+            # Prefer branches that only miss fields (actionable), then the one whose fields the
+            # caller already started to give, then the fuller one (the new-lead contact fields
+            # over a bare ``leadId`` when nothing was sent).
+            only_required = all(sub.validator == "required" for sub in subs)
+            given = sum(len(set(sub.validator_value) & present) for sub in subs if sub.validator == "required")
+            return (only_required, given, len(subs))
+
+        closest = max(branches.values(), key=attempted)
+        return [line for sub in closest for line in word_error(sub, prefix)]
     if kind == "pattern" and isinstance(error.schema, dict) and error.schema.get("x-error"):
         # A regex is no explanation; the spec states the rule in words next to it.
         return [at(error.schema["x-error"])]
@@ -103,7 +145,7 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
         validator = getattr(self, "_cached_validator", None)
         if validator is None:
             validator = self._cached_validator = Draft4RequestValidator(
-                self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+                self._schema, format_checker=FORMATS)
         return validator
 
     async def _parse(self, stream, scope):
@@ -120,8 +162,10 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
             raise InvalidRequest([f"body: is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
 
     def _validate(self, body):
-        if body is None and not self._nullable:
-            raise InvalidRequest(["body: is required"])
+        if body is None:
+            if self._required and not self._nullable:
+                raise InvalidRequest(["body: is required"])
+            return body
         details = all_errors(self._validator, body)
         if details:
             raise InvalidRequest(details)
@@ -133,6 +177,12 @@ class AllErrorsParameterValidator(ParameterValidator):
 
     def validate_request(self, request: ConnexionRequest):
         details: list[str] = []
+        # Unknown query parameters are refused (README, gap 6): a typo such as ``limt=10`` would
+        # otherwise be ignored silently and return a page the caller did not ask for.
+        known = {p["name"] for p in self.parameters.get("query", [])} | self.security_query_params
+        for name in request.query_params.keys():
+            if name not in known:
+                details.append(f"{name or '(empty name)'}: is not a query parameter of this operation")
         sources = {
             "query": lambda p: request.query_params.get(p["name"]),
             "path": lambda p: request.path_params.get(p["name"].replace("-", "_")),
@@ -146,7 +196,7 @@ class AllErrorsParameterValidator(ParameterValidator):
                         details.append(f"{param['name']}: is required")
                     continue
                 schema = param.get("schema", param)
-                validator = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+                validator = Draft4Validator(schema, format_checker=FORMATS)
                 for error in validator.iter_errors(value):
                     details.extend(word_error(error, param["name"]))
         if details:

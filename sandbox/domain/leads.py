@@ -311,7 +311,8 @@ def _instant(name: str, raw, end_of_day: bool, problems: list[str]) -> str | Non
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        problems.append(f"{name}: must be an ISO 8601 date or date-time")
+        # The spec's pattern has checked the form; what is left is a day that does not exist.
+        problems.append(f"{name}: {text} is not a calendar date")
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

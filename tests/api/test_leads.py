@@ -158,7 +158,7 @@ def test_list_search_and_date_range(client):
 
 
 @pytest.mark.parametrize("params, expected", [
-    ({"startDate": "yesterday"}, ["startDate: must be an ISO 8601 date or date-time"]),
+    ({"startDate": "yesterday"}, ["startDate: must be an ISO 8601 date (2026-01-15) or date-time (2026-01-15T15:00:00Z)"]),
     ({"startDate": "2026-02-01", "endDate": "2026-01-01"}, ["endDate: must not be before startDate"]),
     ({"cursor": "lead_nope"}, ["cursor: unknown cursor 'lead_nope' (use the nextCursor of the previous page)"]),
 ])
@@ -515,8 +515,9 @@ def test_submit_is_strict_about_unknown_fields(client):
 
 def test_submit_of_a_new_lead_needs_its_contact_fields(client):
     found = details(client.post("/api/v1/leads/submit", json=new_body(email=None)))
-    # The schema states the rule as "leadId, or all four contact fields" (anyOf).
-    assert found == ["body: does not match any allowed shape"] or any(line.startswith("email:") for line in found)
+    # The schema states the rule as "leadId, or all four contact fields" (anyOf); the caller
+    # evidently meant a new lead, so the missing contact field is named, not leadId.
+    assert found == ["email: is required"]
 
 
 def test_submit_needs_a_key(client):
@@ -682,7 +683,7 @@ def test_repost_refuses_leads_that_did_not_fail(client, status):
 def test_repost_body_rules(client):
     lead_id = failed_lead(client)
     found = details(client.post(f"/api/v1/leads/{lead_id}/repost", json={"modifiedPayload": {"firstName": "X"}}))
-    assert found == ["body: does not match any allowed shape"] or any(line.startswith("campaignId:") for line in found)
+    assert found == ["campaignId: is required"]
     found = details(client.post(f"/api/v1/leads/{lead_id}/repost", json={
         "campaignId": "DRW", "modifiedPayload": {"phone": "(303) 555-01"}}))
     assert len(found) == 1 and found[0].startswith("modifiedPayload.phone: must contain at least 10 digits")

@@ -179,8 +179,8 @@ def _filter(**query):
 def test_bad_status_and_dates_are_reported_together():
     _, problems = _filter(status="new,bogus", start_date="yesterday", end_date="2026-13-01")
     assert problems[0].startswith("status: unknown status 'bogus'")
-    assert problems[1:] == ["startDate: must be an ISO 8601 date or date-time",
-                            "endDate: must be an ISO 8601 date or date-time"]
+    assert problems[1:] == ["startDate: yesterday is not a calendar date",
+                            "endDate: 2026-13-01 is not a calendar date"]
 
 
 def test_end_date_before_start_date_is_refused():
