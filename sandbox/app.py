@@ -37,7 +37,6 @@ CONTROL_SPEC = ROOT / "control" / "control.yaml"
 
 API_MODULES = ("leads", "campaigns", "clients", "submissions", "documents", "files",
                "field_library", "interactions", "pixels", "sms", "voice")
-CONTROL_MODULES = ("handlers",)
 
 log = logging.getLogger("sandbox")
 
@@ -83,6 +82,27 @@ class NotImplementedHandler(SandboxError):
 def load_spec(path: Path) -> dict:
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def load_control_spec() -> dict:
+    """``control.yaml`` plus one fragment of paths per area (``control/paths/*.yaml``).
+
+    Each area of the control plane (dialer, SMS, webhooks ...) keeps its paths next to its
+    handlers' module of the same name, so areas grow without editing one shared file.
+    """
+    spec = load_spec(CONTROL_SPEC)
+    for fragment in sorted((CONTROL_SPEC.parent / "paths").glob("*.yaml")):
+        paths = load_spec(fragment).get("paths", {})
+        clash = set(paths) & set(spec["paths"])
+        if clash:
+            raise ValueError(f"{fragment.name} redefines control paths {sorted(clash)}")
+        spec["paths"].update(paths)
+    return spec
+
+
+def control_modules() -> tuple[str, ...]:
+    names = ["handlers"] + [f.stem for f in sorted((CONTROL_SPEC.parent / "paths").glob("*.yaml"))]
+    return tuple(dict.fromkeys(names))
 
 
 class SandboxASGI:
@@ -164,10 +184,10 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
 
     app = connexion.AsyncApp(__name__, lifespan=lifespan)
     public = load_spec(PUBLIC_SPEC)
-    control = load_spec(CONTROL_SPEC)
+    control = load_control_spec()
     common = dict(validator_map=VALIDATORS, validate_responses=settings.validate_responses,
                   pythonic_params=True)
-    resolvers = (ModuleResolver("sandbox.control", CONTROL_MODULES), ModuleResolver("sandbox.api", API_MODULES))
+    resolvers = (ModuleResolver("sandbox.control", control_modules()), ModuleResolver("sandbox.api", API_MODULES))
     app.add_api(control, base_path="/_sandbox", resolver=resolvers[0], **common)
     app.add_api(public, resolver=resolvers[1], **common)
     allowed = envelope.AllowedMethods()
