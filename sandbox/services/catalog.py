@@ -10,7 +10,6 @@ matches them; clients have no such filter and are listed archived or not.
 
 from __future__ import annotations
 
-import copy
 
 from ..domain.field_library import CATEGORIES
 from ..domain.pagination import matches_search, paginate, read_choice, read_flag, read_paging
@@ -24,11 +23,11 @@ def _raise_if(problems: list[str]) -> None:
 
 
 def _paged(records, keep, page, limit, problems: list[str]) -> tuple[list[dict], dict]:
-    """Validate paging (with any filter problems already collected), filter, slice, copy."""
+    """Validate paging (with any filter problems already collected), filter, slice."""
     page_number, size = read_paging(page, limit, problems)
     _raise_if(problems)
     items, pagination = paginate([record for record in records if keep(record)], page_number, size)
-    return copy.deepcopy(items), pagination
+    return items, pagination
 
 
 def list_campaigns(tenant: Tenant, *, page=None, limit=None, active=None, client_id=None,
@@ -65,7 +64,7 @@ def get_client(tenant: Tenant, client_id: str) -> dict:
     client = tenant.state.clients.get(client_id)
     if client is None:
         raise NotFound()
-    return copy.deepcopy(client)
+    return client
 
 
 def list_field_library(tenant: Tenant, *, category=None, active=None, search=None) -> dict:
@@ -77,11 +76,11 @@ def list_field_library(tenant: Tenant, *, category=None, active=None, search=Non
               if (wanted_category is None or entry.get("category") == wanted_category)
               and (want_active is None or entry.get("active") is want_active)
               and matches_search(search, entry.get("key"), entry.get("label"))]
-    return {"fields": copy.deepcopy(fields)}
+    return {"fields": fields}
 
 
 def get_field_entry(tenant: Tenant, key: str) -> dict:
     entry = tenant.state.field_library.get(key)
     if entry is None:
         raise NotFound()
-    return copy.deepcopy(entry)
+    return entry

@@ -10,7 +10,6 @@ single-file read answers 404.
 
 from __future__ import annotations
 
-import copy
 
 from ..clock import iso, parse_instant
 from ..domain.files import lead_status_after_signing, upserted_file
@@ -62,16 +61,16 @@ def upsert_file(tenant: Tenant, body: dict) -> dict:
     changes = {name: body[name] for name in _UPSERT_FIELDS if name in body}
     if "signedAt" in body:
         changes["signedAt"] = _instant("signedAt", body["signedAt"])
-    return copy.deepcopy(save_file(tenant, lead_id, file_key, changes))
+    return save_file(tenant, lead_id, file_key, changes)
 
 
 def list_lead_files(tenant: Tenant, lead_id: str) -> dict:
     files = list(tenant.state.files.get(lead_id, {}).values())
-    return {"leadId": lead_id, "files": copy.deepcopy(files), "count": len(files)}
+    return {"leadId": lead_id, "files": files, "count": len(files)}
 
 
 def get_lead_file(tenant: Tenant, lead_id: str, file_key: str) -> dict:
     record = tenant.state.files.get(lead_id, {}).get(file_key)
     if record is None:
         raise NotFound()
-    return copy.deepcopy(record)
+    return record

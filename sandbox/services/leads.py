@@ -9,7 +9,6 @@ has side effects beyond ``updatedAt`` (G19).
 
 from __future__ import annotations
 
-import copy
 import weakref
 
 from ..clock import iso
@@ -104,11 +103,11 @@ def list_leads(tenant: Tenant, *, cursor=None, limit=None, campaign_ids=None, cl
             start = position - 1
     _check(problems)
     page, more = walk_page(state.lead_order, start, state.leads, keep.matches, size)
-    return {"leads": copy.deepcopy(page), "nextCursor": page[-1]["leadId"] if more else None, "hasMore": more}
+    return {"leads": page, "nextCursor": page[-1]["leadId"] if more else None, "hasMore": more}
 
 
 def get_lead(tenant: Tenant, lead_id: str) -> dict:
-    return copy.deepcopy(_lead(tenant, lead_id))
+    return _lead(tenant, lead_id)
 
 
 # --- create (import: the engine does not run, G18) -------------------------------------------------
@@ -264,7 +263,7 @@ def approve_lead(tenant: Tenant, lead_id: str, body: dict) -> dict:
         if latest is not None and latest["status"] == "pending_action":
             runs.set_status(tenant, latest, "rejected")
         lead["status"] = "rejected"
-    return {"leadId": lead_id, "approval": copy.deepcopy(lead["approval"])}
+    return {"leadId": lead_id, "approval": lead["approval"]}
 
 
 def _previous_delivery_info(tenant: Tenant, lead_id: str) -> dict | None:

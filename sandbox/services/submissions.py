@@ -91,7 +91,7 @@ def list_lead_submissions(tenant: Tenant, lead_id: str) -> dict:
     if lead_id not in tenant.state.leads:
         raise NotFound()
     ids = tenant.state.lead_submissions.get(lead_id) or []
-    submissions = [copy.deepcopy(tenant.state.submissions[sid]) for sid in ids if sid in tenant.state.submissions]
+    submissions = [tenant.state.submissions[sid] for sid in ids if sid in tenant.state.submissions]
     return {"leadId": lead_id, "submissions": submissions, "count": len(submissions)}
 
 
@@ -104,4 +104,4 @@ def update_submission(tenant: Tenant, submission_id: str, body: dict) -> dict:
     apply_patch(submission, body, iso(tenant.now()))
     if submission["status"] != before:
         set_status(tenant, submission, submission["status"])
-    return copy.deepcopy(submission)
+    return submission
