@@ -29,6 +29,7 @@ from .clock import REALTIME, iso, stopwatch
 from .errors import SandboxError
 from .settings import Settings
 from .tenancy import SCOPE_KEY, TenantRegistry
+from .webhooks import WebhookSender
 from .world import build_world
 
 ROOT = Path(__file__).resolve().parent
@@ -79,9 +80,14 @@ class NotImplementedHandler(SandboxError):
     message = "Not implemented"
 
 
+# libyaml's loader parses the 5,000-line public spec in 0.07 s instead of 0.57 s; fall back to the
+# pure-Python one where PyYAML was built without libyaml.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_spec(path: Path) -> dict:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, C or Python
 
 
 def load_control_spec() -> dict:
@@ -173,14 +179,17 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
         # Build one throwaway tenant now, so a broken fixture fails start-up with the entry named
         # (WorldError), instead of answering 500 to the first request of every tenant.
         registry.probe()
+    webhook_sender = WebhookSender(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         task = asyncio.create_task(_ticker(registry))
+        webhook_sender.start()  # outbound webhooks are sent from this loop
         try:
             yield
         finally:
             task.cancel()
+            await webhook_sender.stop()
 
     app = connexion.AsyncApp(__name__, lifespan=lifespan)
     public = load_spec(PUBLIC_SPEC)
@@ -198,4 +207,6 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     wrapped.connexion_app = app
     wrapped.unresolved = resolvers[0].missing + resolvers[1].missing
     wrapped.settings = settings
+    wrapped.webhooks = webhook_sender
+    webhook_sender.app = wrapped  # answers deliveries to the sandbox's own URL (the sink) in-process
     return wrapped
