@@ -13,6 +13,7 @@ CALL = "call"
 SUBMIT = "submit"
 SMS = "sms"
 PIXEL = "pixel"
+SMS_FAILED = "failed"
 
 # (area, input, outcome, what happens)
 TABLE: list[tuple[str, str, str, str]] = [
@@ -35,6 +36,15 @@ TABLE: list[tuple[str, str, str, str]] = [
     (SUBMIT, "+error", "error", "email tag: a system error during processing"),
     (SMS, "+12125550190", "failed", "texts to this number fail (errorCode 30003, unreachable handset)"),
     (PIXEL, "000000000", "refused", "pixelId: the platform refuses the event (data.success false)"),
+    (SMS, "+12125550125", "positive", "persona: 1-5 min after each text you send, replies "
+                                      "\"Yes, I'm interested! Sounds good to me.\""),
+    (SMS, "+12125550126", "question", "persona: 1-5 min after each text you send, asks "
+                                      "\"How much would this cost me per month?\""),
+    (SMS, "+12125550127", "callback", "persona: 1-5 min after each text you send, replies "
+                                      "\"I'm busy right now, can you call me tomorrow?\""),
+    (SMS, "+12125550128", "stop", "persona: 1-5 min after your first text, replies STOP (sms DNC added, "
+                                  "later texts refused)"),
+    (SMS, "+12125550129", "silence", "persona: texts are delivered and the lead never replies"),
 ]
 
 CALL_OUTCOMES = ("completed", "incomplete", "voicemail", "no_answer", "busy", "scheduled_callback",
@@ -64,7 +74,14 @@ def submit_outcome_for(email: str | None) -> str | None:
 
 
 def sms_failure_for(number: str | None) -> str | None:
-    return _lookup(SMS, number)
+    outcome = _lookup(SMS, number)
+    return outcome if outcome == SMS_FAILED else None
+
+
+def sms_persona_for(number: str | None) -> str | None:
+    """The scripted lead persona of a number (positive, question, callback, stop, silence), if any."""
+    outcome = _lookup(SMS, number)
+    return outcome if outcome not in (None, SMS_FAILED) else None
 
 
 def pixel_refused(pixel_id: str | None) -> bool:

@@ -45,6 +45,7 @@ class TenantState:
     sms_messages: dict = field(default_factory=dict)                 # maps messageId to an outbound/inbound SMS record
     pixel_events: list = field(default_factory=list)                 # fired pixel events, oldest first
     deliveries: dict = field(default_factory=dict)                   # maps deliveryId to a webhook delivery with its attempts
+    webhook_faults: dict = field(default_factory=dict)               # outbound fault switches {duplicate, outOfOrder, extraDelaySeconds}
 
     # Inserts go through these so the secondary indexes (order, per-lead lists) never drift.
     def add_lead(self, lead: dict) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from .. import scenarios
+from .. import scenarios, webhooks
 from ..api.render import ok, tenant
 from ..services import recordings, setup, tenant_admin, time_control
 from ..tenancy import SCOPE_KEY
@@ -35,11 +35,17 @@ async def get_clock():
 
 
 async def set_clock(body):
-    return ok(time_control.set_clock(tenant(), body.get("mode"), body.get("speed"), body.get("now")))
+    current = tenant()
+    view = time_control.set_clock(current, body.get("mode"), body.get("speed"), body.get("now"))
+    await webhooks.settle(current, view["ran"])  # the webhooks the jump sent, and their retries
+    return ok(dict(view, **time_control.clock_view(current)))
 
 
 async def advance_clock(body):
-    return ok(time_control.advance(tenant(), body.get("seconds"), body.get("to")))
+    current = tenant()
+    result = time_control.advance(current, body.get("seconds"), body.get("to"))
+    await webhooks.settle(current, result["ran"])  # the webhooks the advance sent, and their retries
+    return ok(result)
 
 
 async def list_scenarios():

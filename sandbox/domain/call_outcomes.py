@@ -55,6 +55,7 @@ DEFAULT_MIX = {"completed": 30, "voicemail": 20, "no_answer": 20, "busy": 5, "in
 
 # How long each phase lasts, in seconds (inclusive ranges drawn with the tenant RNG).
 RINGING_SECONDS = (5, 25)
+INBOUND_RINGING_SECONDS = (1, 4)      # the AI agent picks up an inbound call almost at once
 TALK_SECONDS = (40, 400)
 VOICEMAIL_SECONDS = (20, 40)
 
@@ -79,6 +80,12 @@ def draw_from_mix(mix: dict[str, float], rng) -> str:
         if point < 0:
             return name
     return choices[-1][0]
+
+
+def inbound_mix(mix: dict[str, float]) -> dict[str, float]:
+    """The part of a campaign's mix that fits an inbound call: the caller is on the line, so only
+    outcomes where a person is reached. Empty when the mix has none (the draw then says completed)."""
+    return {name: weight for name, weight in mix.items() if name in OUTCOMES and OUTCOMES[name].spoken_to}
 
 
 def exhausts_attempts(result: Outcome, attempts_made: int, max_attempts: int, ever_reached: bool) -> bool:

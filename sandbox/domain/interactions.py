@@ -9,6 +9,8 @@ and every "not known yet" value (summary, duration, recordingUrl ...) is null, n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 CALL = "call"
 SMS = "sms"
 IN_PROGRESS = "in_progress"
@@ -103,3 +105,26 @@ def is_thread_of(record: dict, lead_id: str) -> bool:
 def same_pair(record: dict, lead_number: str, our_number: str) -> bool:
     """One conversation = one pair of numbers: the lead's and ours (docs §5.8)."""
     return record.get("phone") == lead_number and (record.get("telephony") or {}).get("phoneNumber") == our_number
+
+
+def route_inbound(campaign_ids: list[str], leads_newest_first: Iterable[dict],
+                  is_caller: Callable[[dict], bool]) -> tuple[str, dict | None]:
+    """(campaign, matched lead or None) for a call to an agent with these inbound campaigns (docs §5.6).
+
+    Priority order: a match in the first campaign that has one wins; index 0 is the primary
+    campaign, returned with no lead for an unknown caller. Within one campaign the newest matching
+    lead wins (the one the caller most likely means). One pass over the leads, whatever the list.
+    """
+    wanted = {code: rank for rank, code in reversed(list(enumerate(campaign_ids)))}
+    best: tuple[int, dict] | None = None
+    for lead in leads_newest_first:
+        rank = wanted.get((lead.get("campaign") or {}).get("campaignId"))
+        if rank is None or (best is not None and rank >= best[0]):
+            continue
+        if is_caller(lead):
+            best = (rank, lead)
+            if rank == 0:
+                break
+    if best is None:
+        return campaign_ids[0], None
+    return campaign_ids[best[0]], best[1]

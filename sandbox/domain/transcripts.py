@@ -3,9 +3,12 @@
 The agent greets the lead by first name, names the campaign, and asks the campaign's questions
 (the lead's questionnaire, then the campaign's required fields); the lead answers with what the
 lead record holds. Phrasing varies through a Faker instance seeded by the caller from the tenant
-RNG, so the same seed writes the same bytes. The one thing a reader might get wrong: voicemail is
-the agent's message only, and no_answer / busy / failed have *no* conversation at all — their
-transcript holds at most the ``system`` entries written when the call was placed.
+RNG, so the same seed writes the same bytes. Inbound calls open differently (the agent answers and
+asks who is calling); an unknown caller introduces themselves with a Faker persona, which the
+transcript and summary use but the placeholder lead does not (post-call data extraction is not
+simulated). The one thing a reader might get wrong: voicemail is the agent's message only, and
+no_answer / busy / failed have *no* conversation at all — their transcript holds at most the
+``system`` entries written when the call was placed.
 """
 
 from __future__ import annotations
@@ -39,10 +42,21 @@ class CallScript:
     campaign_name: str
     caller_number: str
     questions: list[tuple[str, str]] = field(default_factory=list)   # (question, the lead's answer)
+    inbound: bool = False           # the lead called us: the agent answers instead of greeting
+    known_caller: bool = True       # False: the caller matched no lead (a placeholder lead was made)
 
     @property
     def lead_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+def caller_persona(seed: int) -> dict:
+    """Who an unknown inbound caller says they are (lead-shaped fields), drawn from the seed."""
+    fake = _faker
+    fake.seed_instance(seed)
+    first, last = fake.first_name(), fake.last_name()
+    return {"firstName": first, "lastName": last,
+            "email": f"{first}.{last}@{fake.free_email_domain()}".lower()}
 
 
 def spoken_name(display_name: str | None) -> str:
@@ -50,8 +64,13 @@ def spoken_name(display_name: str | None) -> str:
     return re.sub(r"\s*\(.*\)\s*$", "", display_name or "").strip() or "your assistant"
 
 
-def questions_for(lead: dict, required_fields: list[str], field_library: dict) -> list[tuple[str, str]]:
-    """The questions an agent asks: the lead's questionnaire first, then unanswered required fields."""
+def questions_for(lead: dict, required_fields: list[str], field_library: dict, *,
+                  confirm: bool = True) -> list[tuple[str, str]]:
+    """The questions an agent asks: the lead's questionnaire first, then unanswered required fields.
+
+    ``confirm=False`` is for a caller the agent knows nothing about: known values are asked for
+    ("Could you tell me ...?") rather than read back for confirmation.
+    """
     asked: list[tuple[str, str]] = []
     seen: set[str] = set()
     for item in lead.get("questionnaire") or []:
@@ -67,8 +86,10 @@ def questions_for(lead: dict, required_fields: list[str], field_library: dict) -
         label = _label(key, field_library)
         if value is None:
             asked.append((f"Could you tell me your {label}?", ""))
-        else:
+        elif confirm:
             asked.append((f"Can you confirm your {label}?", f"Yes, it's {value}."))
+        else:
+            asked.append((f"Could you tell me your {label}?", f"It's {value}."))
     return asked
 
 
@@ -111,16 +132,35 @@ def conversation(outcome: str, script: CallScript, seed: int) -> Conversation:
     fake = _faker
     fake.seed_instance(seed)
     first = script.first_name or "there"
+    if outcome == "voicemail" and script.inbound:
+        # Nobody took the call: the caller hears the campaign's mailbox greeting and leaves a message.
+        return Conversation([("agent", f"You've reached {script.campaign_name}. We can't take your call right "
+                                       f"now; please leave a message after the tone."),
+                             ("user", f"Hi, this is {script.lead_name or 'a caller'}. Please call me back at "
+                                      f"this number. Thanks.")])
     if outcome == "voicemail":
         return Conversation([("agent", f"Hi {first}, this is {script.agent_name} from {script.campaign_name}, "
                                        f"calling about your recent inquiry. Please call us back at "
                                        f"{script.caller_number} when you have a moment. Thank you!")])
     if outcome not in _ENDINGS:
         return Conversation([])
-    greeting = ("agent", f"Hi {first}, this is {script.agent_name} calling from {script.campaign_name} about "
-                         f"your recent inquiry. Is now a good time to talk?")
+    opening = _inbound_opening(script, first) if script.inbound else [
+        ("agent", f"Hi {first}, this is {script.agent_name} calling from {script.campaign_name} about "
+                  f"your recent inquiry. Is now a good time to talk?")]
     rest = _ENDINGS[outcome](fake, script, first)
-    return Conversation([greeting, *rest.lines], rest.answered, rest.callback)
+    return Conversation([*opening, *rest.lines], rest.answered, rest.callback)
+
+
+def _inbound_opening(script: CallScript, first: str) -> list[tuple[str, str]]:
+    # Ends on a yes/no question so every ending's first reply ("Yes, sure." ...) follows naturally.
+    welcome = f"Thank you for calling {script.campaign_name}, this is {script.agent_name}."
+    if script.known_caller:
+        return [("agent", f"{welcome} Am I speaking with {first}?"),
+                ("user", "Yes, that's me."),
+                ("agent", f"Great, {first}. Do you have a few minutes for some questions about your inquiry?")]
+    return [("agent", f"{welcome} May I have your name, please?"),
+            ("user", f"Hi, this is {script.lead_name}."),
+            ("agent", f"Nice to meet you, {first}. Do you have a few minutes for a few questions?")]
 
 
 def _answer(fake, answer: str) -> str:
@@ -215,8 +255,23 @@ def timed(lines: list[tuple[str, str]], started: datetime, ended: datetime) -> l
 def summary(outcome: str, script: CallScript, talk: Conversation, ring_seconds: int) -> str:
     """One sentence saying what happened on the call."""
     name = script.lead_name or "the lead"
+    if script.inbound and not script.known_caller:
+        name = f"{name} (an unknown caller)"
     answered = f"{talk.answered} of {len(script.questions)} questions answered"
-    texts = {
+    texts = _texts(name, answered, script, talk, ring_seconds)
+    if not script.inbound:
+        return texts[outcome]
+    # The rows where nobody talked read differently when the lead is the one calling.
+    texts.update({
+        "voicemail": f"{name} reached voicemail and left a message asking for a call back.",
+        "no_answer": f"The caller hung up after {ring_seconds} seconds, before the agent answered.",
+        "busy": "The agent's line was busy; the caller could not get through.",
+    })
+    return f"Inbound call. {texts[outcome]}"
+
+
+def _texts(name: str, answered: str, script: CallScript, talk: Conversation, ring_seconds: int) -> dict:
+    return {
         "completed": f"Spoke with {name}; {answered}; conversation completed.",
         "incomplete": f"Spoke with {name}; the lead hung up mid-conversation ({answered}).",
         "voicemail": f"Voicemail left for {name} asking for a call back at {script.caller_number}.",
@@ -229,4 +284,3 @@ def summary(outcome: str, script: CallScript, talk: Conversation, ring_seconds: 
         "disqualified": f"Spoke with {name}; {answered}; lead disqualified.",
         "dnc": f"{name} asked not to be called again; the number was added to the do-not-call list.",
     }
-    return texts[outcome]

@@ -2,19 +2,23 @@
 
 A queued lead has ``state.dialer[leadId].nextCallTime`` set and exactly one pending
 ``dialer.attempt`` job; re-queueing replaces the job, so a lead is never dialled twice for one
-slot. The attempt goes through the same pre-flight as ``POST /voice/calls/initiate``. The one thing
-a reader might get wrong: ``failed[]`` reasons are the G53 strings *without* a rule prefix (they
-are per-lead results, not request validation), and a refusal at attempt time is not an error —
-hours/gap refusals re-queue for when the rules allow, max attempts ends the lead in ``no_contact``.
+slot. The attempt goes through the same pre-flight as ``POST /voice/calls/initiate``. The control
+plane's dry run (``check_lead``) and queue view (``queue_view``) read the same rules and jobs and
+change nothing. The one thing a reader might get wrong: ``failed[]`` reasons are the G53 strings
+*without* a rule prefix (they are per-lead results, not request validation), and a refusal at
+attempt time is not an error — hours/gap refusals re-queue for when the rules allow, max attempts
+ends the lead in ``no_contact``, an inactive configuration or a failing pre-flight drops the lead
+from the queue.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ..clock import iso
 from ..domain import call_outcomes, dialer_rules, phones
-from ..errors import SandboxError
+from ..errors import SandboxError, ValidationFailed
 from . import interactions, voice
 
 ATTEMPT_JOB = "dialer.attempt"
@@ -70,20 +74,25 @@ def _reason(verdict: dialer_rules.Verdict) -> str | None:
 
 def queue(tenant, lead_id: str, at: datetime) -> None:
     """(Re)place the lead's single pending attempt at ``at``; a re-queue keeps the first ``queuedAt``."""
-    _cancel_attempt(tenant, lead_id)
     entry = voice.dialer_entry(tenant, lead_id)
+    _cancel_attempt(tenant, lead_id, entry)
     entry["queuedAt"] = entry.get("queuedAt") or iso(tenant.now())
     entry["nextCallTime"] = iso(at)
     tenant.schedule(at, ATTEMPT_JOB, {"leadId": lead_id})
 
 
-def _cancel_attempt(tenant, lead_id: str) -> None:
+def _cancel_attempt(tenant, lead_id: str, entry: dict | None) -> None:
+    # Only a lead with a ``nextCallTime`` has a pending attempt (``run_attempt`` clears it as the job
+    # runs). Cancelling scans the whole timeline, so skipping it for every other lead — a first
+    # queueing, a retry or an exit after a call — is what keeps a 10,000-lead day linear.
+    if entry is None or entry.get("nextCallTime") is None:
+        return
     tenant.timeline.cancel(lambda job: job.kind == ATTEMPT_JOB and job.payload.get("leadId") == lead_id)
 
 
 def dequeue(tenant, lead_id: str) -> None:
-    _cancel_attempt(tenant, lead_id)
     entry = tenant.state.dialer.get(lead_id)
+    _cancel_attempt(tenant, lead_id, entry)
     if entry is not None:
         entry["queuedAt"] = None
         entry["nextCallTime"] = None
@@ -96,6 +105,9 @@ def run_attempt(tenant, payload: dict) -> dict:
     entry["nextCallTime"] = None
     try:
         plan = voice.prepare_call(tenant, lead_id)
+        if not dialer_rules.config_of(plan.config).get("active", True):
+            # Switched off after the lead was queued: the lead leaves the queue, as it would not enter it.
+            raise ValidationFailed([f"autoDialer: {CONFIG_INACTIVE}"])
     except SandboxError as exc:
         dequeue(tenant, lead_id)
         return {"leadId": lead_id, "placed": False, "reason": "; ".join(exc.details) or exc.message}
@@ -144,3 +156,67 @@ def after_call(tenant, ended: dict) -> dict | None:
         return None
     queue(tenant, lead_id, at)
     return {"leadId": lead_id, "retryAt": iso(at)}
+
+
+# --- control plane views (read-only) ---------------------------------------------------------
+
+def check_lead(tenant, lead_id: str) -> dict:
+    """The dry run: every pre-flight verdict for calling ``lead_id`` now, and when it could be called.
+
+    ``nextAllowedAt`` is now when every check passes, the instant hours and gap both allow when
+    only those refuse, and null when a check no waiting can satisfy refuses.
+    """
+    lead = interactions.require_lead(tenant, lead_id)
+    now = tenant.now()
+    verdicts = [dialer_rules.Verdict(voice.LEAD, True)]
+    plan = voice.preflight(tenant, lead, verdicts=verdicts)
+    raw = (plan.config if plan else tenant.state.campaign_config.get(_campaign_of(lead))) or {}
+    phone = plan.phone if plan else None
+    verdicts += voice.dialer_verdicts(tenant, lead, phone, raw)
+    zone = voice.lead_zone(tenant, lead, phone, raw)
+    config = dialer_rules.config_of(raw)
+    refused = [v for v in verdicts if not v.allowed]
+    if not refused:
+        next_at = now
+    elif all(v.rule in dialer_rules.WAITABLE for v in refused):
+        next_at = dialer_rules.next_allowed(config, voice.attempts_of(tenant, lead_id), now, zone)
+    else:
+        next_at = None
+    return {
+        "leadId": lead_id, "campaignId": _campaign_of(lead), "allowedNow": not refused,
+        "nextAllowedAt": iso(next_at) if next_at else None,
+        "leadLocalTime": now.astimezone(ZoneInfo(zone)).isoformat(), "timezone": zone,
+        "autoDialerActive": bool(config.get("active", True)),
+        "verdicts": [_verdict_view(v, now) for v in verdicts],
+    }
+
+
+def _campaign_of(lead: dict) -> str | None:
+    return (lead.get("campaign") or {}).get("campaignId")
+
+
+def _verdict_view(verdict: dialer_rules.Verdict, now: datetime) -> dict:
+    allowed_at = verdict.allowed_at or (now if verdict.allowed else None)
+    return {"rule": verdict.rule, "allowed": verdict.allowed, "reason": verdict.reason or None,
+            "allowedAt": iso(allowed_at) if allowed_at else None}
+
+
+def queue_view(tenant, limit: int = 100, campaign_id: str | None = None) -> dict:
+    """The pending ``dialer.attempt`` jobs in due order (due time, then scheduling order)."""
+    state = tenant.state
+    utc = tenant.now().tzinfo
+    limits: dict[str | None, int] = {}   # maxAttempts per campaign, resolved once
+    rows = []
+    for job in tenant.timeline.pending():
+        if job.kind != ATTEMPT_JOB:
+            continue
+        lead_id = job.payload.get("leadId")
+        code = _campaign_of(state.leads.get(lead_id) or {})
+        if campaign_id is not None and code != campaign_id:
+            continue
+        if code not in limits:
+            limits[code] = dialer_rules.config_of(state.campaign_config.get(code))["maxAttempts"]
+        rows.append({"leadId": lead_id, "campaignId": code,
+                     "nextCallTime": iso(datetime.fromtimestamp(job.due, utc)),
+                     "attemptsUsed": len(voice.attempts_of(tenant, lead_id)), "maxAttempts": limits[code]})
+    return {"total": len(rows), "queue": rows[:limit]}

@@ -20,6 +20,7 @@ from ..domain.dialer_rules import DAYS as WEEKDAYS
 from ..domain.dialer_rules import DEFAULT_CONFIG as DEFAULT_DIALER
 from ..domain.leads import campaign_summary
 from ..errors import NotFound, ValidationFailed
+from . import events, outbox, webhook_signing
 
 CAMPAIGN_CODE = re.compile(r"^[A-Z0-9]{2,5}$")
 DNC_CHANNELS = ("phone", "sms", "email")
@@ -68,6 +69,8 @@ def update_settings(tenant, changes: dict) -> dict:
         problems.append("smsProvider: must be one of vonage, twilio")
     if "webhooks" in changes:
         problems += _webhook_problems(changes["webhooks"], "webhooks")
+    if "webhookSecret" in changes:
+        problems += webhook_signing.secret_problems(changes["webhookSecret"])  # null switches signing off
     _check(problems)
     state.settings = _merge(state.settings, changes)
     return copy.deepcopy(state.settings)
@@ -186,13 +189,21 @@ def upsert_sms_agent(tenant, agent_id: str, doc: dict) -> dict:
 
 
 def _webhook_problems(hooks, where: str) -> list[str]:
+    """A tenant or campaign WebhookConfig (§4.5.1) as given (it is deep-merged afterwards)."""
     if not isinstance(hooks, dict):
         return [f"{where}: must be an object"]
     problems = []
+    if hooks.get("url") is not None and not outbox.is_webhook_url(hooks["url"]):
+        problems.append(f"{where}.url: must be null or an absolute http:// or https:// URL")
+    for key in ("enabled", "inheritFromTenant"):
+        if key in hooks and not isinstance(hooks[key], bool):
+            problems.append(f"{where}.{key}: must be a boolean (true or false)")
     for key, low, high in (("retryAttempts", 1, 10), ("timeoutSeconds", 1, 120)):
         value = hooks.get(key)
-        if value is not None and (not isinstance(value, int) or not low <= value <= high):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
             problems.append(f"{where}.{key}: must be an integer between {low} and {high}")
+    problems += events.event_map_problems(hooks.get("events"), f"{where}.events")
+    problems += events.header_problems(hooks.get("headers"), f"{where}.headers")
     return problems
 
 

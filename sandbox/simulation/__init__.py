@@ -21,7 +21,7 @@ log = logging.getLogger("sandbox.simulation")
 
 Handler = Callable[["object", dict], "list[dict] | None"]
 _HANDLERS: dict[str, Handler] = {}
-_MODULES = ("leads_pipeline", "documents", "calls")
+_MODULES = ("leads_pipeline", "documents", "calls", "sms", "webhooks")
 
 
 def handles(kind: str):

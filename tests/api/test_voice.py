@@ -338,6 +338,19 @@ def test_call_progress_is_visible_mid_call(client):
     assert lead(client, lead_id)["status"] == "new"
 
 
+def test_final_status_hands_the_call_to_call_completed(client, monkeypatch):
+    events = pytest.importorskip("sandbox.services.events")
+    seen = []
+    monkeypatch.setattr(events, "emit_call_completed",
+                        lambda _tenant, record: seen.append((record["interactionId"], record["status"])))
+    answered = data(call(client, make_lead(client, phone="+12125550101")))["interactionId"]
+    unanswered = data(call(client, make_lead(client, phone="+12125550105")))["interactionId"]
+    advance(client, 26)                       # one hung up busy, the other is still talking
+    assert seen == [(unanswered, "busy")]
+    advance(client, 900)
+    assert seen == [(unanswered, "busy"), (answered, "completed")]
+
+
 # --- auto-dialer (POST /api/v1/leads/send-to-auto-dialer) ------------------------------------
 
 def send_to_dialer(client, lead_ids):

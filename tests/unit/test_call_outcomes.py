@@ -229,3 +229,77 @@ def test_newest_first_orders_by_created_then_id():
     records = [_thread("int_a", "", "", "2026-01-15T15:00:00Z"), _thread("int_c", "", "", "2026-01-15T15:00:00Z"),
                _thread("int_b", "", "", "2026-01-16T15:00:00Z")]
     assert [r["interactionId"] for r in model.newest_first(records)] == ["int_b", "int_c", "int_a"]
+
+
+# --- inbound calls ---------------------------------------------------------------------------
+
+def _lead(lead_id: str, code: str, phone: str) -> dict:
+    return {"leadId": lead_id, "campaign": {"campaignId": code}, "phone": phone}
+
+
+def _route(campaigns, leads, caller="+13125557788"):
+    return model.route_inbound(campaigns, leads, lambda lead: lead["phone"] == caller)
+
+
+def test_route_primary_match_wins_even_when_older():
+    leads = [_lead("new_b", "B", "+13125557788"), _lead("old_a", "A", "+13125557788")]   # newest first
+    code, lead = _route(["A", "B"], leads)
+    assert (code, lead["leadId"]) == ("A", "old_a")
+
+
+def test_route_lower_priority_match_selects_its_campaign():
+    code, lead = _route(["A", "B", "C"], [_lead("x", "C", "+13125557788"), _lead("y", "B", "+13125557788")])
+    assert (code, lead["leadId"]) == ("B", "y")
+
+
+def test_route_newest_within_a_campaign_and_ignores_other_campaigns():
+    leads = [_lead("z", "Z", "+13125557788"), _lead("a2", "A", "+13125557788"), _lead("a1", "A", "+13125557788")]
+    assert _route(["A"], leads)[1]["leadId"] == "a2"
+
+
+def test_route_unknown_caller_goes_to_the_primary_without_a_lead():
+    assert _route(["A", "B"], [_lead("x", "B", "+12125557788")]) == ("A", None)
+
+
+def test_inbound_mix_keeps_only_outcomes_that_reach_a_person():
+    mix = {"completed": 5, "voicemail": 50, "no_answer": 50, "busy": 1, "failed": 1, "qualified": 2, "bogus": 9}
+    assert oc.inbound_mix(mix) == {"completed": 5, "qualified": 2}
+    assert oc.draw_from_mix(oc.inbound_mix({"no_answer": 1}), random.Random(1)) == "completed"
+
+
+INBOUND_SCRIPT = transcripts.CallScript(
+    first_name="Jane", last_name="Doe", agent_name="Max", campaign_name="Mass Tort Intake",
+    caller_number="+18335645670", questions=[("What kind of injury did you suffer?", "Whiplash.")], inbound=True)
+
+
+def test_inbound_known_caller_is_asked_to_confirm_who_they_are():
+    talk = transcripts.conversation("completed", INBOUND_SCRIPT, 1)
+    assert talk.lines[:2] == [
+        ("agent", "Thank you for calling Mass Tort Intake, this is Max. Am I speaking with Jane?"),
+        ("user", "Yes, that's me.")]
+    assert ("user", "Whiplash.") in talk.lines
+    assert transcripts.summary("completed", INBOUND_SCRIPT, talk, 2).startswith("Inbound call. Spoke with Jane Doe;")
+
+
+def test_inbound_unknown_caller_gives_a_seeded_name():
+    persona = transcripts.caller_persona(7)
+    assert persona == transcripts.caller_persona(7) and persona["firstName"] and "@" in persona["email"]
+    script = transcripts.CallScript(first_name=persona["firstName"], last_name=persona["lastName"], agent_name="Max",
+                                    campaign_name="Mass Tort Intake", caller_number="+18335645670",
+                                    inbound=True, known_caller=False)
+    talk = transcripts.conversation("follow_up", script, 7)
+    assert talk.lines[0][1].endswith("May I have your name, please?")
+    assert talk.lines[1] == ("user", f"Hi, this is {persona['firstName']} {persona['lastName']}.")
+    assert "(an unknown caller)" in transcripts.summary("follow_up", script, talk, 2)
+
+
+def test_inbound_voicemail_is_the_callers_message():
+    talk = transcripts.conversation("voicemail", INBOUND_SCRIPT, 1)
+    assert [role for role, _ in talk.lines] == ["agent", "user"] and "leave a message" in talk.lines[0][1]
+    assert transcripts.summary("voicemail", INBOUND_SCRIPT, talk, 2) == \
+        "Inbound call. Jane Doe reached voicemail and left a message asking for a call back."
+
+
+def test_questions_for_a_stranger_are_open_questions():
+    asked = transcripts.questions_for({"firstName": "Rob"}, ["first_name", "zip"], {}, confirm=False)
+    assert asked == [("Could you tell me your first name?", "It's Rob."), ("Could you tell me your zip?", "")]
