@@ -45,7 +45,7 @@ async def advance_clock(body):
     current = tenant()
     result = time_control.advance(current, body.get("seconds"), body.get("to"))
     await webhooks.settle(current, result["ran"])  # the webhooks the advance sent, and their retries
-    return ok(result)
+    return ok(time_control.summarised(result) if body.get("summary") else result)
 
 
 async def list_scenarios():

@@ -146,7 +146,9 @@ def minimum_gap(config: dict, attempts: list[str], now: datetime) -> Verdict:
     if not attempts:
         return Verdict(MINIMUM_GAP, True, allowed_at=now)
     gap = int(config["minGapMinutes"])
-    last = max(parse_instant(a) for a in attempts)
+    # Same-format UTC ISO strings sort chronologically: compare strings, parse only the latest
+    # (parsing every attempt made each call cost visible under load with a high attempt cap).
+    last = parse_instant(max(attempts))
     allowed_at = last + timedelta(minutes=gap)
     if now >= allowed_at:
         return Verdict(MINIMUM_GAP, True, allowed_at=now)

@@ -83,16 +83,6 @@ def new_sms_thread(interaction_id: str, lead_id: str, campaign: dict, now: str, 
     return _tail(record, [], now)
 
 
-def new_sms_message(message_id: str, thread: dict, sender: str, provider: str, text: str, source: str,
-                    now: str) -> dict:
-    """One outbound text (sandbox-only record: no public endpoint lists messages)."""
-    return {
-        "messageId": message_id, "interactionId": thread["interactionId"], "leadId": thread["leadId"],
-        "from": sender, "to": thread["phone"], "provider": provider, "text": text, "status": SMS_SENT,
-        "source": source, "createdAt": now, "updatedAt": now, "errorCode": None, "errorMessage": None,
-    }
-
-
 def newest_first(records: list[dict]) -> list[dict]:
     """Most recent first: createdAt descending, then interactionId descending (G46)."""
     return sorted(records, key=lambda r: (r["createdAt"], r["interactionId"]), reverse=True)

@@ -12,15 +12,11 @@ dialled; and the call is no dialling attempt, so it leaves the lead's attempt hi
 
 from __future__ import annotations
 
-from ..clock import iso
 from ..domain import interactions as model
 from ..domain import phones, sms_rules
-from ..domain.leads import new_lead, new_note, resolve_timezone
 from ..errors import ValidationFailed
-from . import voice
+from . import leads, voice
 
-PLACEHOLDER_FIRST_NAME = "Unknown"
-PLACEHOLDER_LAST_NAME = "Caller"
 
 
 def receive_call(tenant, caller: str, number: str) -> dict:
@@ -41,7 +37,9 @@ def receive_call(tenant, caller: str, number: str) -> dict:
                                             lambda known: sms_rules.same_number(known.get("phone"), caller))
     matched = lead is not None
     if not matched:
-        lead = _placeholder_lead(tenant, caller, number, campaign_id, campaign_ids)
+        lead = leads.create_placeholder_lead(
+            tenant, campaign_id, caller, f"Created for an inbound call from {caller} to {number}; the caller "
+            f"matched no lead of {', '.join(campaign_ids)}.", "system")
     plan = voice.CallPlan(lead=lead, phone=caller, campaign_id=campaign_id,
                           campaign=state.campaigns[campaign_id], config=state.campaign_config.get(campaign_id) or {},
                           agent=agent, caller=number, is_test=False, direction=voice.INBOUND)
@@ -61,17 +59,3 @@ def answering_agent(tenant, number: str) -> dict:
         raise ValidationFailed([f"inbound.enabled: voice agent {names} does not take inbound calls "
                                 f"(inbound.enabled is false)"])
     return enabled[0]
-
-
-def _placeholder_lead(tenant, caller: str, number: str, campaign_id: str, searched: list[str]) -> dict:
-    """A new lead for a caller no inbound campaign knows: a name to be filled in later, no email."""
-    state = tenant.state
-    stamp = iso(tenant.now())
-    campaign_zone = (state.campaign_config.get(campaign_id) or {}).get("timezone") or state.settings.get("timezone")
-    zone, source = resolve_timezone(None, caller, campaign_zone)
-    note = new_note(tenant.ids.new("note"), f"Created for an inbound call from {caller} to {number}; the caller "
-                                            f"matched no lead of {', '.join(searched)}.", stamp, "system")
-    lead = new_lead(tenant.ids.new("lead"), stamp, state.campaigns[campaign_id], first_name=PLACEHOLDER_FIRST_NAME,
-                    last_name=PLACEHOLDER_LAST_NAME, email=None, phone=caller, status="new",
-                    timezone=zone, timezone_source=source, notes=[note])
-    return state.add_lead(lead)

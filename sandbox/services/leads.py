@@ -14,7 +14,7 @@ import weakref
 from ..clock import iso
 from ..domain.leads import (
     CONTACT_FIELDS, REPOSTABLE_STATUSES, apply_patch, new_lead, normalise_contact,
-    merge_questionnaire, note_item, parse_list_filter, patch_rule_problems, phone_problems, questionnaire_items,
+    merge_questionnaire, new_note, note_item, parse_list_filter, patch_rule_problems, phone_problems, questionnaire_items,
     resolve_timezone, settable_flags, stored_phone, timezone_problems, walk_page,
 )
 from ..domain.pagination import read_paging
@@ -84,6 +84,18 @@ def _note_id_factory(tenant: Tenant):
 
 
 # --- reads -----------------------------------------------------------------------------------------
+
+def create_placeholder_lead(tenant: Tenant, campaign_code: str, phone: str, note: str, created_by: str) -> dict:
+    """A lead for an unknown caller or texter (docs §5.6, §5.10): only the number is known, so the
+    names are empty and the email null — what an agent then asks for — and a note says why it exists."""
+    state = tenant.state
+    stamp = iso(tenant.now())
+    zone, source = resolve_timezone(None, phone, _campaign_timezone(tenant, campaign_code))
+    lead = new_lead(tenant.ids.new("lead"), stamp, state.campaigns[campaign_code], first_name="", last_name="",
+                    email=None, phone=phone, status="new", timezone=zone, timezone_source=source,
+                    notes=[new_note(tenant.ids.new("note"), note, stamp, created_by)])
+    return state.add_lead(lead)
+
 
 def list_leads(tenant: Tenant, *, cursor=None, limit=None, campaign_ids=None, client_ids=None, offer_ids=None,
                status=None, search=None, start_date=None, end_date=None) -> dict:

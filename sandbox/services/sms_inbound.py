@@ -17,9 +17,8 @@ from datetime import timedelta
 
 from ..clock import iso
 from ..domain import interactions as model, phones, sms_conversation as talk, sms_rules
-from ..domain.leads import new_lead, new_note, resolve_timezone
 from ..errors import ValidationFailed
-from . import interactions, setup, sms, sms_agent
+from . import interactions, leads, setup, sms, sms_agent
 
 ACTOR = "inbound_sms"          # DNC updatedBy and note createdBy for what an inbound text did
 
@@ -81,20 +80,8 @@ def _lead_for(tenant, route: sms_rules.Route, sender: str, our_number: str) -> t
                                      lambda known: sms_rules.same_number(known.get("phone"), sender))
     if lead is not None:
         return lead, False
-    return _placeholder(tenant, code, sender, our_number), True
-
-
-def _placeholder(tenant, code: str, sender: str, our_number: str) -> dict:
-    """A lead for an unknown sender: only the number is known (names empty, email null)."""
-    state = tenant.state
-    now = iso(tenant.now())
-    config = state.campaign_config.get(code) or {}
-    zone, source = resolve_timezone(None, sender, config.get("timezone") or state.settings.get("timezone"))
-    note = new_note(tenant.ids.new("note"), f"Created from an inbound SMS from {sender} to {our_number}.", now,
-                    ACTOR)
-    lead = new_lead(tenant.ids.new("lead"), now, state.campaigns[code], first_name="", last_name="", email=None,
-                    phone=sender, timezone=zone, timezone_source=source, notes=[note])
-    return state.add_lead(lead)
+    note = f"Created from an inbound SMS from {sender} to {our_number}."
+    return leads.create_placeholder_lead(tenant, code, sender, note, ACTOR), True
 
 
 def accept(tenant, thread: dict, lead: dict, text: str, provider: str,

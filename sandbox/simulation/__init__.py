@@ -19,7 +19,7 @@ from ..clock import iso
 
 log = logging.getLogger("sandbox.simulation")
 
-Handler = Callable[["object", dict], "list[dict] | None"]
+Handler = Callable[["object", dict], "dict | list[dict] | None"]
 _HANDLERS: dict[str, Handler] = {}
 _MODULES = ("leads_pipeline", "documents", "calls", "sms", "webhooks")
 
@@ -34,6 +34,15 @@ def handles(kind: str):
 def load_handlers() -> None:
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
+
+
+def _as_list(effects) -> list[dict]:
+    """Handlers may return one effect, several, or None (nothing happened)."""
+    if effects is None:
+        return []
+    if isinstance(effects, dict):
+        return [effects]
+    return [effect for effect in effects if effect]
 
 
 def run_due(tenant, until: datetime, limit: int | None = None) -> list[dict]:
@@ -54,5 +63,5 @@ def run_due(tenant, until: datetime, limit: int | None = None) -> list[dict]:
         finally:
             tenant.clock.pin(None)
         happened.append({"at": iso(datetime.fromtimestamp(job.due, until.tzinfo)), "job": job.kind,
-                         "payload": job.payload, "effects": effects or []})
+                         "payload": job.payload, "effects": _as_list(effects)})
     return happened

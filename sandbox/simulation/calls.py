@@ -1,4 +1,4 @@
-"""Due work for conversations: a call ringing → answered → hung up, SMS receipts, dialer attempts.
+"""Due work for calls: a call ringing → answered → hung up, and auto-dialer attempts.
 
 Handlers are thin: each hands its job to the service that owns the use case and reports what it
 did as the job's effects (shown by ``POST /_sandbox/clock/advance``). The one thing a reader might
@@ -9,30 +9,21 @@ order, which is what makes a replay write identical bytes.
 
 from __future__ import annotations
 
-from ..services import dialer, sms, voice
+from ..services import dialer, voice
 from . import handles
-
-
-def _effects(*items) -> list[dict]:
-    return [item for item in items if item]
 
 
 @handles(voice.ANSWER_JOB)
 def call_answer(tenant, payload: dict):
-    return _effects(voice.answer_call(tenant, payload))
+    return voice.answer_call(tenant, payload)
 
 
 @handles(voice.END_JOB)
 def call_end(tenant, payload: dict):
     ended = voice.finish_call(tenant, payload)
-    return _effects(ended, dialer.after_call(tenant, ended) if ended else None)
+    return [ended, dialer.after_call(tenant, ended) if ended else None]
 
 
 @handles(dialer.ATTEMPT_JOB)
 def dialer_attempt(tenant, payload: dict):
-    return _effects(dialer.run_attempt(tenant, payload))
-
-
-@handles(sms.DELIVER_JOB)
-def sms_deliver(tenant, payload: dict):
-    return _effects(sms.deliver(tenant, payload))
+    return dialer.run_attempt(tenant, payload)

@@ -13,20 +13,22 @@ from ..services import sms, sms_agent, sms_inbound
 from . import handles
 
 
-def _effects(item) -> list[dict]:
-    return [item] if item else []
+
+@handles(sms.DELIVER_JOB)
+def sms_deliver(tenant, payload: dict):
+    return sms.deliver(tenant, payload)
 
 
 @handles(sms.PERSONA_JOB)
 def sms_persona_reply(tenant, payload: dict):
-    return _effects(sms_inbound.persona_reply(tenant, payload))
+    return sms_inbound.persona_reply(tenant, payload)
 
 
 @handles(sms_agent.BATCH_JOB)
 def sms_batch(tenant, payload: dict):
-    return _effects(sms_agent.close_batch(tenant, payload))
+    return sms_agent.close_batch(tenant, payload)
 
 
 @handles(sms_agent.REPLY_JOB)
 def sms_agent_reply(tenant, payload: dict):
-    return _effects(sms_agent.builtin_reply(tenant, payload))
+    return sms_agent.builtin_reply(tenant, payload)

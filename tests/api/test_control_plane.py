@@ -126,3 +126,12 @@ def test_journal_is_bounded():
         for _ in range(12):
             client.get("/_sandbox/clock")
         assert len(data(client.get("/_sandbox/journal?limit=100"))["entries"]) == 5
+
+
+def test_advance_can_answer_with_a_summary(client):
+    lead = data(client.post("/api/v1/leads", json={"campaignId": "HXZ", "firstName": "Sum", "lastName": "Mary",
+                                                   "email": "s@example.com", "phone": "+12125550101"}))
+    data(client.post("/api/v1/voice/calls/initiate", json={"leadId": lead["leadId"]}))
+    summary = data(client.post("/_sandbox/clock/advance", json={"seconds": 3600, "summary": True}))
+    assert summary["ranCount"] == sum(summary["byKind"].values()) >= 2
+    assert summary["byKind"]["call.end"] == 1 and "ran" not in summary

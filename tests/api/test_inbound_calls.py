@@ -82,7 +82,7 @@ def test_unknown_caller_becomes_a_placeholder_lead_in_the_primary_campaign(clien
     assert lead_count(client) == before + 1
     created = lead(client, answered["leadId"])
     assert (created["firstName"], created["lastName"], created["email"], created["phone"]) == \
-        ("Unknown", "Caller", None, CALLER)
+        ("", "", None, CALLER)
     assert (created["status"], created["timezone"], created["timezoneSource"]) == \
         ("new", "America/Chicago", "area_code")
     assert created["campaign"]["campaignId"] == "U4D" and created["submissionCount"] == 0
@@ -164,7 +164,7 @@ def test_unknown_caller_introduces_themselves(client):
     assert introduction["role"] == "user" and introduction["message"].startswith("Hi, this is ")
     name = introduction["message"].removeprefix("Hi, this is ").rstrip(".")
     assert "Unknown" not in name and f"Spoke with {name} (an unknown caller)" in record["summary"]
-    assert lead(client, answered["leadId"])["firstName"] == "Unknown"    # extraction is not simulated
+    assert lead(client, answered["leadId"])["firstName"] == ""    # extraction is not simulated
 
 
 @pytest.mark.parametrize("caller, status, lead_status", [
