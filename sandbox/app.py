@@ -106,6 +106,26 @@ def load_control_spec() -> dict:
     return spec
 
 
+@contextlib.contextmanager
+def spec_meta_validation(enabled: bool):
+    """Let connexion meta-validate the specs, or not: when serving, start-up is a goal (< 1 s) and
+    the specs cannot change under a running process; tests/test_app.py validates both on every run."""
+    if enabled:
+        yield
+        return
+    from connexion.spec import OpenAPISpecification
+
+    original = OpenAPISpecification.__dict__.get("_validate_spec")
+    OpenAPISpecification._validate_spec = classmethod(lambda cls, spec: None)
+    try:
+        yield
+    finally:
+        if original is None:
+            del OpenAPISpecification._validate_spec
+        else:
+            OpenAPISpecification._validate_spec = original
+
+
 def control_modules() -> tuple[str, ...]:
     names = ["handlers"] + [f.stem for f in sorted((CONTROL_SPEC.parent / "paths").glob("*.yaml"))]
     return tuple(dict.fromkeys(names))
@@ -197,8 +217,9 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     common = dict(validator_map=VALIDATORS, validate_responses=settings.validate_responses,
                   pythonic_params=True)
     resolvers = (ModuleResolver("sandbox.control", control_modules()), ModuleResolver("sandbox.api", API_MODULES))
-    app.add_api(control, base_path="/_sandbox", resolver=resolvers[0], **common)
-    app.add_api(public, resolver=resolvers[1], **common)
+    with spec_meta_validation(settings.validate_specs):
+        app.add_api(control, base_path="/_sandbox", resolver=resolvers[0], **common)
+        app.add_api(public, resolver=resolvers[1], **common)
     allowed = envelope.AllowedMethods()
     allowed.add_spec(public)
     allowed.add_spec(control, "/_sandbox")

@@ -29,6 +29,8 @@ class Settings:
     strict: bool = False                 # only admin-issued keys open tenants
     admin_key: str | None = None         # required for /_sandbox/admin/* in strict mode
     validate_responses: bool = False     # on in tests: responses checked against openapi.yaml
+    validate_specs: bool = True          # connexion's meta-validation of both specs at start-up (0.14 s);
+                                         # the CLI skips it, tests/test_app.py validates both specs
     journal_size: int = 200              # request journal entries kept per tenant
     public_url: str | None = None        # base URL used in links the sandbox hands out
 

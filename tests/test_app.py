@@ -6,3 +6,22 @@ from sandbox.settings import Settings
 
 def test_every_operation_has_a_handler():
     assert create_app(Settings()).unresolved == []
+
+
+def test_both_specs_are_valid_openapi_3_0():
+    # The CLI skips connexion's meta-validation at start-up (Settings.validate_specs); this is the guard.
+    from openapi_spec_validator import validate
+
+    from sandbox.app import PUBLIC_SPEC, load_control_spec, load_spec
+
+    for spec in (load_spec(PUBLIC_SPEC), load_control_spec()):
+        assert spec["openapi"].startswith("3.0.")
+        validate(spec)
+
+
+def test_skipping_meta_validation_restores_connexion_afterwards():
+    from connexion.spec import OpenAPISpecification
+
+    before = OpenAPISpecification._validate_spec
+    assert create_app(Settings(validate_specs=False)).unresolved == []
+    assert OpenAPISpecification._validate_spec == before
