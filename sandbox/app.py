@@ -23,7 +23,7 @@ import yaml
 from connexion.resolver import Resolver
 
 from . import simulation
-from .api import envelope
+from .api import envelope, framework_speedups
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
 from .errors import SandboxError
@@ -194,6 +194,7 @@ async def _ticker(registry: TenantRegistry) -> None:
 def create_app(settings: Settings | None = None) -> SandboxASGI:
     settings = settings or Settings()
     simulation.load_handlers()
+    framework_speedups.install()
     registry = TenantRegistry(settings, build_world)
     if settings.fixture is not None:
         # Build one throwaway tenant now, so a broken fixture fails start-up with the entry named

@@ -8,7 +8,9 @@ defaults to ``realtime`` (calls finish on their own), unlike tests, which run a 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +53,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return from_sources(flags, base=Settings(clock_mode=REALTIME, start_time=None, validate_specs=False))
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper collections while serving (README "Performance").
+
+    Everything built at start-up (modules, specs, validators) is moved out of the collector's
+    sight with ``gc.freeze()``, and generation 0 is collected every 50,000 allocations instead of
+    700: a request allocates thousands of short-lived objects, and frequent collections that also
+    walk old generations showed up as tail-latency spikes under load."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
@@ -71,6 +85,8 @@ def main(argv=None) -> int:
     print(BANNER.format(version=__version__, base=settings.base_url, clock=settings.clock_mode,
                         speed=f" x{settings.speed:g}" if settings.speed != 1 else "",
                         seed=settings.seed, mode="strict" if settings.strict else "open"), flush=True)
+    if os.environ.get("SANDBOX_GC_TUNING", "1") == "1":
+        tune_gc()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
                 lifespan="on")
     return 0

@@ -25,3 +25,12 @@ def test_skipping_meta_validation_restores_connexion_afterwards():
     before = OpenAPISpecification._validate_spec
     assert create_app(Settings(validate_specs=False)).unresolved == []
     assert OpenAPISpecification._validate_spec == before
+
+
+def test_connexion_speedups_are_installed_and_handlers_still_get_their_arguments(client):
+    from sandbox.api import framework_speedups
+
+    assert framework_speedups.installed()
+    lead_id = client.get("/api/v1/leads?limit=1").json()["data"]["leads"][0]["leadId"]
+    assert client.get(f"/api/v1/leads/{lead_id}").json()["data"]["leadId"] == lead_id  # path argument
+    assert len(client.get("/api/v1/leads?limit=3").json()["data"]["leads"]) == 3      # query argument

@@ -175,6 +175,14 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
 class AllErrorsParameterValidator(ParameterValidator):
     """Checks query, path and header parameters; reports each one that fails."""
 
+    def _validator_for(self, location: str, param: dict):
+        # Built once per parameter, not per request (a jsonschema validator is costly to build).
+        cache = self.__dict__.setdefault("_validators", {})
+        key = (location, param["name"])
+        if key not in cache:
+            cache[key] = Draft4Validator(param.get("schema", param), format_checker=FORMATS)
+        return cache[key]
+
     def validate_request(self, request: ConnexionRequest):
         details: list[str] = []
         # Unknown query parameters are refused (README, gap 6): a typo such as ``limt=10`` would
@@ -195,9 +203,7 @@ class AllErrorsParameterValidator(ParameterValidator):
                     if param.get("required"):
                         details.append(f"{param['name']}: is required")
                     continue
-                schema = param.get("schema", param)
-                validator = Draft4Validator(schema, format_checker=FORMATS)
-                for error in validator.iter_errors(value):
+                for error in self._validator_for(location, param).iter_errors(value):
                     details.extend(word_error(error, param["name"]))
         if details:
             raise InvalidRequest(details)

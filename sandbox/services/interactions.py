@@ -10,7 +10,6 @@ under a response that is being serialised.
 
 from __future__ import annotations
 
-import copy
 import functools
 
 from ..clock import iso
@@ -29,12 +28,12 @@ def get_interaction(tenant, interaction_id: str) -> dict:
     record = tenant.state.interactions.get(interaction_id)
     if record is None:
         raise NotFound()
-    return copy.deepcopy(record)
+    return record
 
 
 def list_lead_interactions(tenant, lead_id: str) -> dict:
     require_lead(tenant, lead_id)
-    return {"interactions": copy.deepcopy(model.newest_first(lead_records(tenant, lead_id)))}
+    return {"interactions": model.newest_first(lead_records(tenant, lead_id))}
 
 
 def require_lead(tenant, lead_id: str | None) -> dict:
