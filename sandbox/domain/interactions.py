@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import orjson
+
 CALL = "call"
 SMS = "sms"
 IN_PROGRESS = "in_progress"
@@ -81,6 +83,25 @@ def new_sms_thread(interaction_id: str, lead_id: str, campaign: dict, now: str, 
     record = _base(interaction_id, lead_id, campaign, SMS, SMS_OPEN, phone, channel_telephony)
     record["sms"] = sms
     return _tail(record, [], now)
+
+
+def frozen_transcript(entries: list[dict]):
+    """A finished conversation's transcript as pre-serialised JSON (``orjson.Fragment``).
+
+    A finished call's transcript never changes again, and as bytes it takes about a third of the
+    memory of a list of dicts (README "Performance": 300,000 calls). orjson writes a fragment
+    verbatim, so responses and exports are byte-for-byte what the list would have produced; an
+    import turns it back into a list. Read it with ``transcript_entries``."""
+    # orjson's output buffer is over-allocated (about 4 KB held per call, measured with
+    # tracemalloc); an exact-size copy keeps the 650 bytes the JSON needs.
+    return orjson.Fragment(bytes(bytearray(orjson.dumps(entries))))
+
+
+def transcript_entries(record: dict) -> list[dict]:
+    transcript = record["transcript"]
+    if isinstance(transcript, orjson.Fragment):
+        return orjson.loads(transcript.contents)
+    return transcript
 
 
 def newest_first(records: list[dict]) -> list[dict]:

@@ -302,7 +302,7 @@ def _close(record: dict, result: call_outcomes.Outcome, status: str, summary: st
            spoken: list[dict], answered_at, now, base_url: str) -> None:
     """Write what the provider's post-call webhook would tell us onto the interaction."""
     record["status"] = status
-    record["transcript"].extend(spoken)
+    record["transcript"] = model.frozen_transcript(model.transcript_entries(record) + spoken)
     record["summary"] = summary
     record["errorCode"], record["errorMessage"] = result.error_code, result.error_message
     call = record["call"]
