@@ -147,4 +147,9 @@ def test_fuzzing_found_no_server_error():
     if not STATUSES:
         pytest.skip("run together with the fuzz test")
     server_errors = {op: dict(c) for op, c in STATUSES.items() if any(code >= 500 for code in c)}
+    totals = Counter()
+    for counts in STATUSES.values():
+        totals.update(counts)
+    print(f"\nschemathesis in-process: {sum(totals.values())} requests over {len(STATUSES)} operations; "
+          f"by status {dict(sorted(totals.items()))}")
     assert server_errors == {}
