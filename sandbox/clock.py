@@ -40,8 +40,12 @@ def parse_instant(text: str) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """The API's timestamp format: UTC, second precision, ``Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The API's timestamp format: UTC, second precision, ``Z``.
+
+    Formatted by hand: ``strftime("%Y")`` does not zero-pad years before 1000, which breaks
+    RFC 3339 for a client-given ``signedAt`` such as ``0191-03-19T04:01:17Z``."""
+    m = moment.astimezone(timezone.utc)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 class Clock:

@@ -98,3 +98,21 @@ def test_another_tenant_sees_an_empty_file_list_and_unknown_client_for_my_ids(cl
         == {"modifiedCount": 0}
     dialer = data(other.post("/api/v1/leads/send-to-auto-dialer", json={"leadIds": [mine["lead"]]}))
     assert dialer["succeeded"] == 0 and dialer["failed"] == [{"leadId": mine["lead"], "error": "lead not found"}]
+
+
+def test_integers_beyond_64_bits_in_free_form_fields_are_served_not_crashed(client):
+    """Found by the contract suite: orjson refuses them; the envelope falls back to json."""
+    lead_id = data(client.post("/api/v1/leads", json=NEW_LEAD))["leadId"]
+    data(client.patch(f"/api/v1/leads/{lead_id}", json={"customFields": {"n": 10**23}}))
+    assert data(client.get(f"/api/v1/leads/{lead_id}"))["customFields"] == {"n": 10**23}
+    assert any(l["leadId"] == lead_id for l in data(client.get("/api/v1/leads?limit=5"))["leads"])
+
+
+def test_a_finished_call_and_a_huge_number_serialise_together(client):
+    lead_id = data(client.post("/api/v1/leads", json=NEW_LEAD))["leadId"]
+    call = data(client.post("/api/v1/voice/calls/initiate", json={"leadId": lead_id}))
+    client.post("/_sandbox/clock/advance", json={"seconds": 900})
+    data(client.patch(f"/api/v1/leads/{lead_id}", json={"customFields": {"n": 10**23}}))
+    state = client.get("/_sandbox/state").json()["data"]["state"]  # export holds the frozen transcript too
+    assert state["interactions"][call["interactionId"]]["transcript"][0]["role"] in ("agent", "system", "user")
+    assert state["leads"][lead_id]["customFields"] == {"n": 10**23}

@@ -30,11 +30,12 @@ def run_tool(base: str, *extra: str):
 LEAD = re.compile(r"^/api/v1/leads/lead_[a-z0-9]+$")
 
 
-def drop_email_from_lead(exchange):
-    """GET /api/v1/leads/{leadId} answers a lead without its `email`."""
+def drop_email_from_leads(exchange):
+    """GET /api/v1/leads answers leads without their `email`."""
     body = exchange.json()
-    if exchange.method == "GET" and LEAD.match(exchange.path) and exchange.status == 200:
-        body["data"].pop("email", None)
+    if exchange.method == "GET" and exchange.path == "/api/v1/leads" and exchange.status == 200:
+        for lead in body["data"]["leads"]:
+            lead.pop("email", None)
         exchange.set_json(body)
 
 
@@ -58,9 +59,9 @@ def not_found_outside_envelope(exchange):
         exchange.set_json({"detail": "Not Found"})
 
 
-def crash_on_empty_search(exchange):
-    """GET /api/v1/leads with an empty `search` crashes (500, in the envelope even)."""
-    if exchange.method == "GET" and exchange.path == "/api/v1/leads" and re.search(r"(^|&)search=(&|$)", exchange.query):
+def crash_on_zero_limit(exchange):
+    """GET /api/v1/leads?limit=0 crashes (a division by the page size), with a 500 in the envelope."""
+    if exchange.method == "GET" and exchange.path == "/api/v1/leads" and re.search(r"(^|&)limit=0+(&|$)", exchange.query):
         exchange.set_json({"success": False, "error": {"code": "INTERNAL_ERROR", "message": "Internal error"}}, 500)
 
 
@@ -80,22 +81,33 @@ def cursor_one_short(exchange):
             exchange.set_json(body)
 
 
-# name: (middleware, tool arguments, (operation label, check) caught by fuzzing — or journey name)
+def page_drops_its_last_lead(exchange):
+    """GET /api/v1/leads leaves out the last lead of every page that has more (the cursor still names it)."""
+    body = exchange.json()
+    if exchange.method == "GET" and exchange.path == "/api/v1/leads" and exchange.status == 200:
+        if body["data"]["hasMore"] and len(body["data"]["leads"]) > 1:
+            body["data"]["leads"].pop()
+            exchange.set_json(body)
+
+
+# name: (middleware, tool arguments, (operation label, check) or (journey, words of its failure))
 VARIANTS = {
-    "field dropped": (dict(after=drop_email_from_lead), ["--include", "createLead", "getLead", "--no-journeys"],
-                      ("GET /api/v1/leads/{leadId}", "response_schema_conformance")),
+    "field dropped": (dict(after=drop_email_from_leads), ["--include", "listLeads", "--no-journeys"],
+                      ("GET /api/v1/leads", "response_schema_conformance")),
     "field retyped": (dict(after=retype_pagination_total), ["--include", "listClients", "--no-journeys"],
                       ("GET /api/v1/clients", "response_schema_conformance")),
-    "invalid request accepted": (dict(after=accept_invalid_patch), ["--include", "createLead", "updateLead", "--no-journeys"],
+    "invalid request accepted": (dict(after=accept_invalid_patch), ["--include", "updateLead", "--no-journeys"],
                                  ("PATCH /api/v1/leads/{leadId}", "negative_data_rejection")),
     "error outside the envelope": (dict(after=not_found_outside_envelope), ["--include", "getLead", "--no-journeys"],
                                    ("GET /api/v1/leads/{leadId}", "response_schema_conformance")),
-    "500 on an edge input": (dict(after=crash_on_empty_search), ["--include", "listLeads", "--no-journeys"],
+    "500 on an edge input": (dict(after=crash_on_zero_limit), ["--include", "listLeads", "--no-journeys"],
                              ("GET /api/v1/leads", "not_a_server_error")),
     "auth not enforced": (dict(before=ignore_auth), ["--include", "listCampaigns", "--no-journeys"],
                           ("GET /api/v1/campaigns", "ignored_auth")),
     "wrong pagination cursor": (dict(after=cursor_one_short), ["--phases", "none", "--journeys", "cursor_pagination_is_exact"],
-                                "cursor_pagination_is_exact"),
+                                ("cursor_pagination_is_exact", "repeats")),
+    "page skips a lead": (dict(after=page_drops_its_last_lead), ["--phases", "none", "--journeys", "cursor_pagination_is_exact"],
+                          ("cursor_pagination_is_exact", "skipped")),
 }
 
 
@@ -108,13 +120,13 @@ def test_each_breakage_is_caught_and_the_same_run_passes_the_real_sandbox(name):
     with serve(lambda app: Rewrite(app, **hooks)) as base:
         broken, report = run_tool(base, *extra)
     assert not broken.ok, report
-    if isinstance(expected, tuple):
-        label, check = expected
-        assert check in {f.check for f in broken.operations[label].findings.values()}, report
-        assert "curl -X" in report  # the failing request, ready to replay
+    where, what = expected
+    assert "curl -X" in report  # the failing request, ready to replay
+    if where in broken.operations:
+        assert what in {f.check for f in broken.operations[where].findings.values()}, report
     else:
-        journey = next(j for j in broken.journeys if j.name == expected)
-        assert journey.status == "failed" and "repeats" in journey.detail, report
+        journey = next(j for j in broken.journeys if j.name == where)
+        assert journey.status == "failed" and what in journey.detail, report
 
 
 def test_the_unbroken_sandbox_passes_every_operation_and_journey():

@@ -103,3 +103,7 @@ def test_run_due_leaves_future_work_queued():
     tenant.schedule(START.replace(hour=18), "test.never", {})
     assert simulation.run_due(tenant, START.replace(hour=17)) == []
     assert len(tenant.timeline) == 1
+
+
+def test_iso_zero_pads_early_years():
+    assert iso(parse_instant("0191-03-19T04:01:17Z")) == "0191-03-19T04:01:17Z"
