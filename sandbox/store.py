@@ -43,6 +43,7 @@ class TenantState:
     dialer: dict = field(default_factory=dict)                       # maps leadId to {attempts: [iso], queuedAt, nextCallTime}
     forced_outcomes: dict = field(default_factory=dict)              # maps leadId to the next call outcome forced by the control plane
     sms_messages: dict = field(default_factory=dict)                 # maps messageId to an outbound/inbound SMS record
+    sms_threads: dict = field(default_factory=dict)                  # maps "leadId|leadNumber|ourNumber" to that pair's thread (interactionId)
     pixel_events: list = field(default_factory=list)                 # fired pixel events, oldest first
     deliveries: dict = field(default_factory=dict)                   # maps deliveryId to a webhook delivery with its attempts
     webhook_faults: dict = field(default_factory=dict)               # outbound fault switches {duplicate, outOfOrder, extraDelaySeconds}

@@ -146,9 +146,9 @@ def minimum_gap(config: dict, attempts: list[str], now: datetime) -> Verdict:
     if not attempts:
         return Verdict(MINIMUM_GAP, True, allowed_at=now)
     gap = int(config["minGapMinutes"])
-    # Same-format UTC ISO strings sort chronologically: compare strings, parse only the latest
-    # (parsing every attempt made each call cost visible under load with a high attempt cap).
-    last = parse_instant(max(attempts))
+    # Attempts are recorded oldest first (the clock never moves back), so the last is the latest;
+    # looking through all of them made each initiate cost grow with the lead's history.
+    last = parse_instant(attempts[-1])
     allowed_at = last + timedelta(minutes=gap)
     if now >= allowed_at:
         return Verdict(MINIMUM_GAP, True, allowed_at=now)

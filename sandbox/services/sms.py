@@ -108,14 +108,20 @@ def sender_number(tenant, campaign_id: str, config: dict, lead: dict, given: str
 def find_or_open_thread(tenant, lead: dict, campaign: dict, lead_number: str, our_number: str, provider: str,
                         direction: str) -> dict:
     """The thread of this number pair, else a new SMS thread started in ``direction``."""
-    existing = sms_rules.find_thread(interactions.lead_records(tenant, lead["leadId"]), lead_number, our_number)
+    # Indexed: scanning a lead's interactions on every send grew with its history (a lead with
+    # 17,000 calls made each send take 30 ms); the scan stays as a fallback for imported states.
+    key = f"{lead['leadId']}|{lead_number}|{our_number}"
+    existing = tenant.state.sms_threads.get(key) or sms_rules.find_thread(
+        interactions.lead_records(tenant, lead["leadId"]), lead_number, our_number)
     if existing is not None:
+        tenant.state.sms_threads[key] = existing
         return tenant.state.interactions[existing]
     # Agent mode follows the agent that will speak on this thread (G49), not only the campaign's.
     agent_mode = sms_rules.agent_mode_default(_agent_on(tenant, our_number, campaign["campaignId"], lead))
     record = model.new_sms_thread(
         tenant.ids.new("int"), lead["leadId"], campaign, iso(tenant.now()), phone=lead_number,
         channel_telephony=model.telephony(provider, None, our_number), sms=model.sms_block(agent_mode, direction))
+    tenant.state.sms_threads[key] = record["interactionId"]
     return interactions.add(tenant, record)
 
 

@@ -123,7 +123,7 @@ def test_one_second_short_of_the_gap_is_refused():
 
 
 def test_gap_counts_from_the_latest_attempt():
-    attempts = ["2026-01-15T14:30:00Z", "2026-01-15T10:00:00Z"]
+    attempts = ["2026-01-15T10:00:00Z", "2026-01-15T14:30:00Z"]  # recorded oldest first
     verdict = rules.minimum_gap(config(minGapMinutes=120), attempts, at("2026-01-15T15:00:00Z"))
     assert verdict.allowed_at == at("2026-01-15T16:30:00Z")
 
