@@ -67,5 +67,12 @@ class RateLimited(SandboxError):
     message = MSG_RATE_LIMITED
 
 
+def found(record):
+    """The record, or the documented 404 when the id names nothing of this tenant."""
+    if record is None:
+        raise NotFound()
+    return record
+
+
 def invalid(*details: str) -> ValidationFailed:
     return ValidationFailed(list(details))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..domain.field_library import CATEGORIES
 from ..domain.pagination import matches_search, paginate, read_choice, read_flag, read_paging
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed, found
 from ..store import Tenant
 
 
@@ -61,10 +61,7 @@ def list_clients(tenant: Tenant, *, page=None, limit=None, active=None, search=N
 
 
 def get_client(tenant: Tenant, client_id: str) -> dict:
-    client = tenant.state.clients.get(client_id)
-    if client is None:
-        raise NotFound()
-    return client
+    return found(tenant.state.clients.get(client_id))
 
 
 def list_field_library(tenant: Tenant, *, category=None, active=None, search=None) -> dict:
@@ -80,7 +77,4 @@ def list_field_library(tenant: Tenant, *, category=None, active=None, search=Non
 
 
 def get_field_entry(tenant: Tenant, key: str) -> dict:
-    entry = tenant.state.field_library.get(key)
-    if entry is None:
-        raise NotFound()
-    return entry
+    return found(tenant.state.field_library.get(key))

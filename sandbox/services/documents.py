@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from ..domain.files import (SIGNING_PROVIDER, document_url, lead_status_after_send, next_signing_status,
                             pick_template, signing_delay, signing_url)
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed, found
 from ..store import Tenant
 from .files import move_lead_status, save_file
 
@@ -25,10 +25,7 @@ ADVANCE_JOB = "document.advance"
 def _template_for(tenant: Tenant, template_id: str | None, campaign_id: str, file_key: str) -> dict:
     templates = tenant.state.document_templates
     if template_id is not None:
-        template = templates.get(template_id)
-        if template is None:
-            raise NotFound()
-        return template
+        return found(templates.get(template_id))
     template = pick_template(templates.values(), campaign_id, file_key)
     if template is None:
         raise ValidationFailed([f"documentTemplateId: no document template matches campaign {campaign_id}"])
@@ -50,9 +47,7 @@ def _cancel_signing(tenant: Tenant, lead_id: str, file_key: str) -> None:
 
 
 def send_document(tenant: Tenant, body: dict) -> dict:
-    lead = tenant.state.leads.get(body["leadId"])
-    if lead is None:
-        raise NotFound()
+    lead = found(tenant.state.leads.get(body["leadId"]))
     campaign_id = body.get("campaignId") or lead["campaign"]["campaignId"]
     if body.get("campaignId") is not None and campaign_id not in tenant.state.campaigns:
         raise NotFound()

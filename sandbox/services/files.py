@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..clock import iso, parse_instant
 from ..domain.files import lead_status_after_signing, upserted_file
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed, found
 from ..store import Tenant
 
 # Body fields of POST /files that are stored; anything else in the body is ignored (G6).
@@ -70,7 +70,4 @@ def list_lead_files(tenant: Tenant, lead_id: str) -> dict:
 
 
 def get_lead_file(tenant: Tenant, lead_id: str, file_key: str) -> dict:
-    record = tenant.state.files.get(lead_id, {}).get(file_key)
-    if record is None:
-        raise NotFound()
-    return record
+    return found(tenant.state.files.get(lead_id, {}).get(file_key))

@@ -15,7 +15,7 @@ import functools
 from ..clock import iso
 from ..domain import interactions as model
 from ..domain import phones
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed, found
 
 DNC_PHONE_REASON = "lead is on the do-not-call list (phone)"
 
@@ -25,10 +25,7 @@ _to_e164 = functools.lru_cache(maxsize=65536)(phones.to_e164)
 
 
 def get_interaction(tenant, interaction_id: str) -> dict:
-    record = tenant.state.interactions.get(interaction_id)
-    if record is None:
-        raise NotFound()
-    return record
+    return found(tenant.state.interactions.get(interaction_id))
 
 
 def list_lead_interactions(tenant, lead_id: str) -> dict:
@@ -37,10 +34,7 @@ def list_lead_interactions(tenant, lead_id: str) -> dict:
 
 
 def require_lead(tenant, lead_id: str | None) -> dict:
-    lead = tenant.state.leads.get(lead_id) if lead_id else None
-    if lead is None:
-        raise NotFound()
-    return lead
+    return found(tenant.state.leads.get(lead_id) if lead_id else None)
 
 
 def lead_number(lead: dict, override: str | None, field: str) -> str:
@@ -59,9 +53,7 @@ def lead_number(lead: dict, override: str | None, field: str) -> str:
 def campaign_for(tenant, lead: dict, override: str | None) -> tuple[str, dict, dict]:
     """(code, public campaign, sandbox config) of the override, else of the lead's campaign; unknown → 404."""
     campaign_id = override or (lead.get("campaign") or {}).get("campaignId")
-    campaign = tenant.state.campaigns.get(campaign_id) if campaign_id else None
-    if campaign is None:
-        raise NotFound()
+    campaign = found(tenant.state.campaigns.get(campaign_id) if campaign_id else None)
     return campaign_id, campaign, tenant.state.campaign_config.get(campaign_id) or {}
 
 

@@ -18,7 +18,7 @@ from ..domain.leads import (
     resolve_timezone, settable_flags, stored_phone, timezone_problems, walk_page,
 )
 from ..domain.pagination import read_paging
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed, found
 from ..store import Tenant, TenantState
 from . import submissions as runs
 from .files import save_file
@@ -61,10 +61,7 @@ def _check(problems: list[str]) -> None:
 
 
 def _lead(tenant: Tenant, lead_id: str) -> dict:
-    lead = tenant.state.leads.get(lead_id)
-    if lead is None:
-        raise NotFound()
-    return lead
+    return found(tenant.state.leads.get(lead_id))
 
 
 def _labels(tenant: Tenant) -> dict:
@@ -299,9 +296,7 @@ def repost_lead(tenant: Tenant, lead_id: str, body: dict) -> dict:
     if code is None:
         previous = runs.latest_submission(tenant, lead_id)
         code = (previous or {}).get("campaign", {}).get("campaignId") or lead["campaign"]["campaignId"]
-    campaign = tenant.state.campaigns.get(code)
-    if campaign is None:
-        raise NotFound()
+    campaign = found(tenant.state.campaigns.get(code))
     if modified is not None:
         patch = {key: modified[key] for key in CONTACT_FIELDS if key in modified}
         _checked_patch(tenant, patch, "modifiedPayload")

@@ -23,7 +23,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ..clock import iso, parse_instant
-from ..errors import NotFound, ValidationFailed
+from ..errors import ValidationFailed, found
 from . import webhook_signing
 
 ATTEMPT_JOB = "webhook.attempt"
@@ -220,10 +220,7 @@ def replay(tenant, delivery_id: str) -> tuple[dict, int]:
 # --- reading and fault switches ------------------------------------------------------------------
 
 def _get(tenant, delivery_id: str) -> dict:
-    delivery = tenant.state.deliveries.get(delivery_id)
-    if delivery is None:
-        raise NotFound()
-    return delivery
+    return found(tenant.state.deliveries.get(delivery_id))
 
 
 def get_delivery(tenant, delivery_id: str) -> dict:

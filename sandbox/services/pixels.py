@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import scenarios
 from ..clock import iso
-from ..errors import NotFound
+from ..errors import found
 from ..store import Tenant
 
 DEFAULT_ACTION_SOURCE = "system_generated"
@@ -33,9 +33,7 @@ def _user_data(lead: dict, platform: str) -> dict:
 
 
 def fire_pixel(tenant: Tenant, body: dict) -> dict:
-    lead = tenant.state.leads.get(body["leadId"])
-    if lead is None:
-        raise NotFound()
+    lead = found(tenant.state.leads.get(body["leadId"]))
     success = not scenarios.pixel_refused(body["pixelId"])
     test_code = body.get("testEventCode")
     event = {

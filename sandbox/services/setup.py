@@ -19,7 +19,7 @@ from ..domain.call_outcomes import DEFAULT_MIX as DEFAULT_OUTCOME_MIX
 from ..domain.dialer_rules import DAYS as WEEKDAYS
 from ..domain.dialer_rules import DEFAULT_CONFIG as DEFAULT_DIALER
 from ..domain.leads import campaign_summary
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed, found
 from . import events, outbox, webhook_signing
 
 CAMPAIGN_CODE = re.compile(r"^[A-Z0-9]{2,5}$")
@@ -326,9 +326,7 @@ def campaign_view(tenant, code: str) -> dict:
 
 
 def set_dnc(tenant, lead_id: str, channels: list[str], reason: str | None, updated_by: str = "sandbox") -> dict:
-    lead = tenant.state.leads.get(lead_id)
-    if lead is None:
-        raise NotFound()
+    lead = found(tenant.state.leads.get(lead_id))
     bad = [c for c in channels if c not in DNC_CHANNELS]
     _check([f"channels: '{c}' is not one of phone, sms, email" for c in bad])
     now = iso(tenant.now())
@@ -349,9 +347,7 @@ def add_dnc_channel(tenant, lead_id: str, channel: str, reason: str, updated_by:
 
 
 def clear_dnc(tenant, lead_id: str) -> None:
-    lead = tenant.state.leads.get(lead_id)
-    if lead is None:
-        raise NotFound()
+    lead = found(tenant.state.leads.get(lead_id))
     tenant.state.dnc.pop(lead_id, None)
     lead["flags"]["isDnc"] = False
 

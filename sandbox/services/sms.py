@@ -17,7 +17,7 @@ from datetime import timedelta
 from .. import scenarios
 from ..clock import iso
 from ..domain import interactions as model, phones, sms_conversation, sms_rules
-from ..errors import MissingPhoneNumber, NotFound, ValidationFailed
+from ..errors import MissingPhoneNumber, ValidationFailed, found
 from . import interactions
 
 DELIVER_JOB = "sms.deliver"
@@ -126,9 +126,7 @@ def find_or_open_thread(tenant, lead: dict, campaign: dict, lead_number: str, ou
 
 
 def _given_thread(tenant, lead: dict, interaction_id: str) -> dict:
-    record = tenant.state.interactions.get(interaction_id)
-    if record is None:
-        raise NotFound()
+    record = found(tenant.state.interactions.get(interaction_id))
     if not model.is_thread_of(record, lead["leadId"]):
         raise ValidationFailed([f"interactionId: {interaction_id} is not an SMS conversation of lead "
                                 f"{lead['leadId']}"])

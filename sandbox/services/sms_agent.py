@@ -20,7 +20,7 @@ from datetime import timedelta
 from ..clock import iso
 from ..domain import interactions as model, sms_conversation as talk
 from ..domain.transcripts import spoken_name
-from ..errors import NotFound, SandboxError, ValidationFailed
+from ..errors import SandboxError, ValidationFailed, found
 from . import interactions, outbox, sms
 
 BATCH_JOB = "sms.batch"
@@ -33,9 +33,7 @@ HANDOFF_KIND = "sms_agent"
 
 def set_agent_mode(tenant, interaction_id: str, enabled: bool) -> dict:
     """Control-plane toggle (G49: no public endpoint). Switching off drops the pending batch."""
-    thread = tenant.state.interactions.get(interaction_id)
-    if thread is None:
-        raise NotFound()
+    thread = found(tenant.state.interactions.get(interaction_id))
     if thread.get("type") != model.SMS:
         raise ValidationFailed([f"interactionId: {interaction_id} is a {thread.get('type')}, "
                                 f"not an SMS conversation"])

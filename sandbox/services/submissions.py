@@ -15,7 +15,7 @@ from datetime import timedelta
 from ..clock import iso
 from ..domain.leads import campaign_summary
 from ..domain.submissions import DELAYS, apply_patch, new_submission
-from ..errors import NotFound
+from ..errors import NotFound, found
 from ..store import Tenant
 
 try:  # The webhooks area lands later; until then the hooks are silently skipped.
@@ -97,9 +97,7 @@ def list_lead_submissions(tenant: Tenant, lead_id: str) -> dict:
 
 def update_submission(tenant: Tenant, submission_id: str, body: dict) -> dict:
     """G30: partial update; a status change of the lead's latest submission shows on the lead."""
-    submission = tenant.state.submissions.get(submission_id)
-    if submission is None:
-        raise NotFound()
+    submission = found(tenant.state.submissions.get(submission_id))
     before = submission["status"]
     apply_patch(submission, body, iso(tenant.now()))
     if submission["status"] != before:

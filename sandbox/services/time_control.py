@@ -8,7 +8,7 @@ instead.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from .. import simulation
 from ..clock import MANUAL, iso, parse_instant
@@ -19,7 +19,7 @@ def clock_view(tenant) -> dict:
     next_due = tenant.timeline.next_due()
     view = tenant.clock.export()
     view.update(pendingJobs=len(tenant.timeline),
-                nextDueAt=iso(tenant.now().fromtimestamp(next_due, tenant.now().tzinfo)) if next_due else None)
+                nextDueAt=iso(datetime.fromtimestamp(next_due, timezone.utc)) if next_due else None)
     return view
 
 
