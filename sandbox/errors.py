@@ -74,5 +74,11 @@ def found(record):
     return record
 
 
+def refuse_if(problems: list[str]) -> None:
+    """Raise the 400 with every problem found, or nothing when there is none."""
+    if problems:
+        raise ValidationFailed(problems)
+
+
 def invalid(*details: str) -> ValidationFailed:
     return ValidationFailed(list(details))

@@ -13,19 +13,14 @@ from __future__ import annotations
 
 from ..domain.field_library import CATEGORIES
 from ..domain.pagination import matches_search, paginate, read_choice, read_flag, read_paging
-from ..errors import ValidationFailed, found
+from ..errors import found, refuse_if
 from ..store import Tenant
-
-
-def _raise_if(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
 
 
 def _paged(records, keep, page, limit, problems: list[str]) -> tuple[list[dict], dict]:
     """Validate paging (with any filter problems already collected), filter, slice."""
     page_number, size = read_paging(page, limit, problems)
-    _raise_if(problems)
+    refuse_if(problems)
     items, pagination = paginate([record for record in records if keep(record)], page_number, size)
     return items, pagination
 
@@ -68,7 +63,7 @@ def list_field_library(tenant: Tenant, *, category=None, active=None, search=Non
     problems: list[str] = []
     wanted_category = read_choice("category", category, CATEGORIES, problems)
     want_active = read_flag("active", active, problems)
-    _raise_if(problems)
+    refuse_if(problems)
     fields = [entry for entry in tenant.state.field_library.values()
               if (wanted_category is None or entry.get("category") == wanted_category)
               and (want_active is None or entry.get("active") is want_active)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 
 from ..clock import iso
-from ..errors import ValidationFailed
+from ..errors import refuse_if
 from . import outbox
 
 LEAD_EVENTS = ("lead.queued", "lead.processed", "lead.delivered", "lead.disqualified", "lead.failed",
@@ -211,8 +211,7 @@ def queue_test_event(tenant, body: dict) -> dict:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 120:
         problems.append("timeoutSeconds: must be an integer between 1 and 120")
     problems += header_problems(body.get("headers"), "headers")
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_if(problems)
     return outbox.enqueue(tenant, kind="test", url=url, payload=sample_payload(event, iso(tenant.now())),
                           headers=body.get("headers") or {}, timeout_seconds=timeout, retry_attempts=0,
                           event=event, source="control_plane")

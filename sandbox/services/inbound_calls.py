@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..domain import interactions as model
 from ..domain import phones, sms_rules
-from ..errors import ValidationFailed
+from ..errors import ValidationFailed, refuse_if
 from . import leads, voice
 
 
@@ -24,8 +24,7 @@ def receive_call(tenant, caller: str, number: str) -> dict:
     problems = [] if phones.is_valid_e164(caller) else [f"from: {caller} is not a valid E.164 phone number"]
     if number not in tenant.state.phone_numbers:
         problems.append(f"to: {number} is not one of the tenant's phone numbers")
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_if(problems)
     agent = answering_agent(tenant, number)
     campaign_ids = [code for code in agent["inbound"]["campaignIds"] if code in tenant.state.campaigns]
     if not campaign_ids:

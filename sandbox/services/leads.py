@@ -18,7 +18,7 @@ from ..domain.leads import (
     resolve_timezone, settable_flags, stored_phone, timezone_problems, walk_page,
 )
 from ..domain.pagination import read_paging
-from ..errors import NotFound, ValidationFailed, found
+from ..errors import NotFound, ValidationFailed, found, refuse_if
 from ..store import Tenant, TenantState
 from . import submissions as runs
 from .files import save_file
@@ -53,11 +53,6 @@ def earlier_leads(state: TenantState, lead_id: str):
         lead = state.leads.get(state.lead_order[index])
         if lead is not None:
             yield lead
-
-
-def _check(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
 
 
 def _lead(tenant: Tenant, lead_id: str) -> dict:
@@ -110,7 +105,7 @@ def list_leads(tenant: Tenant, *, cursor=None, limit=None, campaign_ids=None, cl
             problems.append(f"cursor: unknown cursor '{cursor}' (use the nextCursor of the previous page)")
         else:
             start = position - 1
-    _check(problems)
+    refuse_if(problems)
     page, more = walk_page(state.lead_order, start, state.leads, keep.matches, size)
     return {"leads": page, "nextCursor": page[-1]["leadId"] if more else None, "hasMore": more}
 
@@ -124,7 +119,7 @@ def get_lead(tenant: Tenant, lead_id: str) -> dict:
 def create_lead(tenant: Tenant, body: dict) -> dict:
     state = tenant.state
     code = body["campaignId"]
-    _check(_campaign_problem(tenant, code) + phone_problems(body.get("phone"))
+    refuse_if(_campaign_problem(tenant, code) + phone_problems(body.get("phone"))
            + timezone_problems(body.get("timezone")))
     stamp = iso(tenant.now())
     phone = stored_phone(body["phone"])
@@ -154,7 +149,7 @@ def _checked_patch(tenant: Tenant, patch: dict, prefix: str = "") -> dict | None
     code = (patch.get("campaign") or {}).get("campaignId") if isinstance(patch.get("campaign"), dict) else None
     if code is not None:
         problems += _campaign_problem(tenant, code, f"{at}campaign.campaignId")
-    _check(problems)
+    refuse_if(problems)
     return tenant.state.campaigns[code] if code is not None else None
 
 
@@ -203,7 +198,7 @@ def submit_lead(tenant: Tenant, body: dict) -> dict:
     problems += [f"{key}: must not be blank" for key in ("firstName", "lastName", "email")
                  if key in contact and not contact[key]]
     problems += phone_problems(contact.get("phone")) + timezone_problems(body.get("timezone"))
-    _check(problems)
+    refuse_if(problems)
 
     campaign = state.campaigns[code]
     # Everything the body says about the lead, as a PATCH: one path updates an existing lead and
@@ -237,7 +232,7 @@ def submit_lead(tenant: Tenant, body: dict) -> dict:
 def deliver_lead(tenant: Tenant, lead_id: str, body: dict) -> dict:
     lead = _lead(tenant, lead_id)
     code = body.get("campaignId")
-    _check([] if code else ["campaignId: is required"])
+    refuse_if([] if code else ["campaignId: is required"])
     campaign = tenant.state.campaigns.get(code)
     if campaign is None:
         raise NotFound()  # G24: the chosen campaign is a resource the caller names
@@ -292,7 +287,7 @@ def repost_lead(tenant: Tenant, lead_id: str, body: dict) -> dict:
                                 f"(this lead is '{lead['status']}')"])
     modified = body.get("modifiedPayload")
     code = body.get("campaignId")
-    _check(["campaignId: is required when modifiedPayload is given"] if modified is not None and not code else [])
+    refuse_if(["campaignId: is required when modifiedPayload is given"] if modified is not None and not code else [])
     if code is None:
         previous = runs.latest_submission(tenant, lead_id)
         code = (previous or {}).get("campaign", {}).get("campaignId") or lead["campaign"]["campaignId"]

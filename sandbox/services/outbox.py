@@ -23,7 +23,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ..clock import iso, parse_instant
-from ..errors import ValidationFailed, found
+from ..errors import ValidationFailed, found, refuse_if
 from . import webhook_signing
 
 ATTEMPT_JOB = "webhook.attempt"
@@ -256,7 +256,6 @@ def set_faults(tenant, body: dict) -> dict:
     extra = body.get("extraDelaySeconds", 0)
     if isinstance(extra, bool) or not isinstance(extra, int) or not 0 <= extra <= MAX_EXTRA_DELAY_SECONDS:
         problems.append(f"extraDelaySeconds: must be an integer between 0 and {MAX_EXTRA_DELAY_SECONDS}")
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_if(problems)
     tenant.state.webhook_faults = {key: body.get(key, default) for key, default in FAULT_DEFAULTS.items()}
     return get_faults(tenant)

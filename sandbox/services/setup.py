@@ -19,7 +19,7 @@ from ..domain.call_outcomes import DEFAULT_MIX as DEFAULT_OUTCOME_MIX
 from ..domain.dialer_rules import DAYS as WEEKDAYS
 from ..domain.dialer_rules import DEFAULT_CONFIG as DEFAULT_DIALER
 from ..domain.leads import campaign_summary
-from ..errors import NotFound, ValidationFailed, found
+from ..errors import NotFound, ValidationFailed, found, refuse_if
 from . import events, outbox, webhook_signing
 
 CAMPAIGN_CODE = re.compile(r"^[A-Z0-9]{2,5}$")
@@ -39,11 +39,6 @@ CONFIG_DEFAULTS = {
     "firstSubmissionAction": {"type": "deliver_immediately"},
     "delivery": {"url": "https://client.example.com/leads", "method": "POST"},
 }
-
-
-def _check(problems: list[str]) -> None:
-    if problems:
-        raise ValidationFailed(problems)
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -71,7 +66,7 @@ def update_settings(tenant, changes: dict) -> dict:
         problems += _webhook_problems(changes["webhooks"], "webhooks")
     if "webhookSecret" in changes:
         problems += webhook_signing.secret_problems(changes["webhookSecret"])  # null switches signing off
-    _check(problems)
+    refuse_if(problems)
     state.settings = _merge(state.settings, changes)
     return copy.deepcopy(state.settings)
 
@@ -125,7 +120,7 @@ def upsert_phone_number(tenant, number: str, doc: dict) -> dict:
         "campaignId": doc.get("campaignId", existing.get("campaignId")),
         "agentId": doc.get("agentId", existing.get("agentId")),
     }
-    _check(["provider: must be one of vonage, twilio"] if record["provider"] not in ("vonage", "twilio") else [])
+    refuse_if(["provider: must be one of vonage, twilio"] if record["provider"] not in ("vonage", "twilio") else [])
     tenant.state.phone_numbers[number] = record
     return dict(record)
 
@@ -146,7 +141,7 @@ def _inbound(doc: dict, existing: dict) -> dict:
 def upsert_voice_agent(tenant, agent_id: str, doc: dict) -> dict:
     existing = tenant.state.voice_agents.get(agent_id, {})
     number = doc.get("phoneNumber", existing.get("phoneNumber"))
-    _check(_agent_number_problems(tenant, number))
+    refuse_if(_agent_number_problems(tenant, number))
     agent = {
         "agentId": agent_id, "name": doc.get("name", existing.get("name", agent_id)),
         "provider": "elevenlabs",
@@ -173,7 +168,7 @@ def upsert_sms_agent(tenant, agent_id: str, doc: dict) -> dict:
     provider = doc.get("provider", existing.get("provider", "vonage"))
     if provider not in ("vonage", "twilio"):
         problems.append("provider: must be one of vonage, twilio")
-    _check(problems)
+    refuse_if(problems)
     agent = {
         "smsAgentId": agent_id, "name": doc.get("name", existing.get("name", agent_id)),
         "description": doc.get("description", existing.get("description")),
@@ -271,7 +266,7 @@ def upsert_campaign(tenant, code: str, doc: dict) -> dict:
     existing_config = state.campaign_config.get(code) or {**copy.deepcopy(CONFIG_DEFAULTS),
                                                           "timezone": state.settings.get("timezone")}
     config = _merge(existing_config, {k: v for k, v in doc.items() if k in CONFIG_DEFAULTS})
-    _check(_campaign_problems(tenant, code, doc, config))
+    refuse_if(_campaign_problems(tenant, code, doc, config))
     now = iso(tenant.now())
     public = {
         "campaignId": code,
@@ -328,7 +323,7 @@ def campaign_view(tenant, code: str) -> dict:
 def set_dnc(tenant, lead_id: str, channels: list[str], reason: str | None, updated_by: str = "sandbox") -> dict:
     lead = found(tenant.state.leads.get(lead_id))
     bad = [c for c in channels if c not in DNC_CHANNELS]
-    _check([f"channels: '{c}' is not one of phone, sms, email" for c in bad])
+    refuse_if([f"channels: '{c}' is not one of phone, sms, email" for c in bad])
     now = iso(tenant.now())
     existing = tenant.state.dnc.get(lead_id)
     unique = [c for c in DNC_CHANNELS if c in channels]
@@ -364,7 +359,7 @@ def force_next_outcome(tenant, lead_id: str, outcome: str) -> dict:
     from ..scenarios import CALL_OUTCOMES
     if lead_id not in tenant.state.leads:
         raise NotFound()
-    _check([] if outcome in CALL_OUTCOMES else ["outcome: must be one of " + ", ".join(CALL_OUTCOMES)])
+    refuse_if([] if outcome in CALL_OUTCOMES else ["outcome: must be one of " + ", ".join(CALL_OUTCOMES)])
     tenant.state.forced_outcomes[lead_id] = outcome
     return {"leadId": lead_id, "nextOutcome": outcome}
 

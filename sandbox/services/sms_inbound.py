@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from ..clock import iso
 from ..domain import interactions as model, phones, sms_conversation as talk, sms_rules
-from ..errors import ValidationFailed
+from ..errors import ValidationFailed, refuse_if
 from . import interactions, leads, setup, sms, sms_agent
 
 ACTOR = "inbound_sms"          # DNC updatedBy and note createdBy for what an inbound text did
@@ -33,8 +33,7 @@ def receive(tenant, body: dict) -> dict:
         problems.append(f"to: {our_number} is not one of your phone numbers")
     elif not number_record.get("smsCapable", True):
         problems.append(f"to: {our_number} cannot receive SMS (voice-only number)")
-    if problems:
-        raise ValidationFailed(problems)
+    refuse_if(problems)
     provider = sms_rules.call_provider(number_record, state.settings)
     provider_message_id = body.get("providerMessageId")
     if provider_message_id:
