@@ -71,35 +71,41 @@ class AllowedMethods:
         return sorted(set().union(*(methods for params, methods in matches if params == fewest)))
 
 
+def error_response(exc: Exception, path: str, allowed: AllowedMethods | None = None) -> ConnexionResponse:
+    """The documented envelope for any exception, on either route to a handler (connexion's
+    middleware, or ``fast_reads``)."""
+    if isinstance(exc, errors.SandboxError):
+        details = exc.details if exc.status in (400, 501) else None
+        return envelope_response(exc.status, exc.code, exc.message, details)
+    if isinstance(exc, InvalidRequest):
+        return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT, exc.details)
+    if isinstance(exc, (ProblemException, HTTPException)):
+        status = getattr(exc, "status_code", None) or getattr(exc, "status", 500)
+        if status == 400:
+            detail = getattr(exc, "detail", None) or "request is malformed"
+            return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT,
+                                     [f"body: {detail}" if ":" not in str(detail) else str(detail)])
+        if status == 405:
+            methods = allowed.for_path(path) if allowed is not None else []
+            return envelope_response(405, errors.METHOD_NOT_ALLOWED, errors.MSG_METHOD_NOT_ALLOWED,
+                                     headers={"Allow": ", ".join(methods)})
+        if status in _BY_STATUS:
+            code, message = _BY_STATUS[status]
+            details = [str(exc.detail)] if status == 415 and getattr(exc, "detail", None) else None
+            return envelope_response(status, code, message, details)
+        if status >= 500:
+            # Response validation (tests) lands here: say what did not conform.
+            log.error("server error %s on %s: %s", status, path, getattr(exc, "detail", exc))
+            return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL,
+                                     [str(getattr(exc, "detail", "") or "")])
+        return envelope_response(status, f"HTTP_{status}", str(getattr(exc, "detail", "")) or "Error")
+    log.exception("unhandled error on %s", path, exc_info=exc)
+    return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL)
+
+
 def install(app, allowed: AllowedMethods) -> None:
     def on_error(request, exc):
-        if isinstance(exc, errors.SandboxError):
-            details = exc.details if exc.status in (400, 501) else None
-            return envelope_response(exc.status, exc.code, exc.message, details)
-        if isinstance(exc, InvalidRequest):
-            return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT, exc.details)
-        if isinstance(exc, (ProblemException, HTTPException)):
-            status = getattr(exc, "status_code", None) or getattr(exc, "status", 500)
-            if status == 400:
-                detail = getattr(exc, "detail", None) or "request is malformed"
-                return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT,
-                                         [f"body: {detail}" if ":" not in str(detail) else str(detail)])
-            if status == 405:
-                methods = allowed.for_path(request.url.path)
-                return envelope_response(405, errors.METHOD_NOT_ALLOWED, errors.MSG_METHOD_NOT_ALLOWED,
-                                         headers={"Allow": ", ".join(methods)})
-            if status in _BY_STATUS:
-                code, message = _BY_STATUS[status]
-                details = [str(exc.detail)] if status == 415 and getattr(exc, "detail", None) else None
-                return envelope_response(status, code, message, details)
-            if status >= 500:
-                # Response validation (tests) lands here: say what did not conform.
-                log.error("server error %s on %s: %s", status, request.url.path, getattr(exc, "detail", exc))
-                return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL,
-                                         [str(getattr(exc, "detail", "") or "")])
-            return envelope_response(status, f"HTTP_{status}", str(getattr(exc, "detail", "")) or "Error")
-        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-        return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL)
+        return error_response(exc, request.url.path, allowed)
 
     for key in (ProblemException, HTTPException, Exception, errors.SandboxError):
         app.add_error_handler(key, on_error)
