@@ -24,7 +24,7 @@ from connexion.resolver import Resolver
 
 from . import simulation
 from .api import envelope, framework_speedups
-from .api.fast_reads import FastReads
+from .api.direct_route import DirectRoute
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
 from .errors import SandboxError
@@ -135,10 +135,9 @@ def control_modules() -> tuple[str, ...]:
 class SandboxASGI:
     """Outermost layer: tenant registry in scope, real-time catch-up, request journal."""
 
-    def __init__(self, inner, registry: TenantRegistry, fast_reads: FastReads | None = None):
+    def __init__(self, inner, registry: TenantRegistry):
         self.inner = inner
         self.registry = registry
-        self.fast_reads = fast_reads
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -160,8 +159,7 @@ class SandboxASGI:
                 error_chunks.append(message.get("body", b""))
             await send(message)
 
-        if self.fast_reads is None or not await self.fast_reads(scope, receive, send_):
-            await self.inner(scope, receive, send_)
+        await self.inner(scope, receive, send_)
         tenant = tenant or (self.registry.lookup(key, create=False) if key else None)
         if tenant is not None and not scope["path"].startswith("/_sandbox/journal"):
             entry = {"at": iso(tenant.now()), "method": scope["method"], "path": scope["path"],
@@ -229,9 +227,10 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     allowed.add_spec(control, "/_sandbox")
     envelope.install(app, allowed)
     # Response validation is a check inside connexion's stack, so with it on every request takes that way.
-    fast_reads = FastReads(public, resolvers[1].resolve_function_from_operation_id) \
-        if settings.fast_reads and not settings.validate_responses else None
-    wrapped = SandboxASGI(app, registry, fast_reads)
+    direct = DirectRoute(app, public, resolvers[1].resolve_function_from_operation_id) \
+        if settings.direct_route and not settings.validate_responses else None
+    wrapped = SandboxASGI(direct or app, registry)
+    wrapped.direct_route = direct
     wrapped.connexion_app = app
     wrapped.unresolved = resolvers[0].missing + resolvers[1].missing
     wrapped.settings = settings

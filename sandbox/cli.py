@@ -42,8 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true", default=None,
                         help="shared-sandbox mode: only admin-issued keys work (env SANDBOX_STRICT)")
     parser.add_argument("--admin-key", dest="admin_key", help="key for /_sandbox/admin (env SANDBOX_ADMIN_KEY)")
-    parser.add_argument("--no-fast-reads", dest="fast_reads", action="store_false", default=None,
-                        help="send every request through connexion's full stack (slower; env SANDBOX_FAST_READS=0)")
+    parser.add_argument("--no-direct-route", dest="direct_route", action="store_false", default=None,
+                        help="send every request through connexion's full stack (slower; env SANDBOX_DIRECT_ROUTE=0)")
     parser.add_argument("--public-url", dest="public_url", help="base URL in links the sandbox hands out")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--version", action="version", version=f"leadsail-sandbox {__version__}")

@@ -31,7 +31,7 @@ class Settings:
     validate_responses: bool = False     # on in tests: responses checked against openapi.yaml
     validate_specs: bool = True          # connexion's meta-validation of both specs at start-up (0.14 s);
                                          # the CLI skips it, tests/test_app.py validates both specs
-    fast_reads: bool = True              # plain public GETs skip connexion's stack (api/fast_reads.py);
+    direct_route: bool = True            # plain public requests skip connexion's stack (api/direct_route.py);
                                          # always off while validate_responses is on
     journal_size: int = 200              # request journal entries kept per tenant
     public_url: str | None = None        # base URL used in links the sandbox hands out
@@ -48,7 +48,7 @@ ENV = {
     "host": "SANDBOX_HOST", "port": "SANDBOX_PORT", "seed": "SANDBOX_SEED",
     "fixture": "SANDBOX_FIXTURE", "clock_mode": "SANDBOX_CLOCK", "speed": "SANDBOX_SPEED",
     "start_time": "SANDBOX_START_TIME", "strict": "SANDBOX_STRICT",
-    "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL", "fast_reads": "SANDBOX_FAST_READS",
+    "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL", "direct_route": "SANDBOX_DIRECT_ROUTE",
 }
 
 
@@ -57,7 +57,7 @@ def _coerce(name: str, raw: str):
         return int(raw)
     if name == "speed":
         return float(raw)
-    if name in ("strict", "fast_reads"):
+    if name in ("strict", "direct_route"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name == "fixture":
         return Path(raw)

@@ -73,7 +73,7 @@ class AllowedMethods:
 
 def error_response(exc: Exception, path: str, allowed: AllowedMethods | None = None) -> ConnexionResponse:
     """The documented envelope for any exception, on either route to a handler (connexion's
-    middleware, or ``fast_reads``)."""
+    middleware, or ``direct_route``)."""
     if isinstance(exc, errors.SandboxError):
         details = exc.details if exc.status in (400, 501) else None
         return envelope_response(exc.status, exc.code, exc.message, details)

@@ -1,10 +1,11 @@
-"""The fast route for plain GETs (``sandbox/api/fast_reads.py``) answers exactly as connexion does.
+"""The direct route (``sandbox/api/direct_route.py``) answers exactly as connexion's stack does.
 
 Two apps from the same seed, in strict mode with the same issued key: FAST (the CLI's setting:
-fast reads on) and REFERENCE (every request through connexion's stack, responses validated against
-``openapi.yaml``). ``Comparing`` forwards each request to both and records any difference in
-status, headers or body. schemathesis drives it over every public GET operation with valid and
-invalid data; hand-written cases cover the edges the fast route must leave to connexion. The one
+direct route on) and REFERENCE (every request through connexion's stack, responses validated
+against ``openapi.yaml``). ``Comparing`` forwards each request to both, in the same order, so
+writes keep the two states (and their seeded ids) in step, and records any difference in status,
+headers or body. schemathesis drives it over every public operation with valid and invalid data;
+hand-written cases cover the edges the direct route must leave to connexion. The one
 thing a reader might get wrong: a comparison that only ever reaches connexion proves nothing, so
 the tests also assert which route answered.
 """
@@ -22,7 +23,7 @@ from sandbox.app import create_app
 from sandbox.services import tenant_admin
 from sandbox.settings import Settings
 
-KEY = "fast-reads-key"
+KEY = "direct-route-key"
 # schemathesis.toml names the key through this variable and refuses to load without it; the
 # generated test sets the header itself, because another test module sets the variable too.
 os.environ.setdefault("LEADSAIL_API_KEY", KEY)
@@ -31,7 +32,7 @@ os.environ.setdefault("LEADSAIL_API_KEY", KEY)
 def _pair(**settings_kwargs):
     fast = create_app(Settings(**settings_kwargs))
     reference = create_app(Settings(validate_responses=True, **settings_kwargs))
-    assert fast.fast_reads is not None and reference.fast_reads is None
+    assert fast.direct_route is not None and reference.direct_route is None
     return fast, reference
 
 
@@ -54,9 +55,9 @@ class Comparing:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        served_before = self.fast.fast_reads.served
+        served_before = self.fast.direct_route.served
         fast = await _replay(self.fast, scope, body)
-        self.last_served = self.fast.fast_reads.served > served_before
+        self.last_served = self.fast.direct_route.served > served_before
         reference = await _replay(self.reference, scope, body)
         if fast != reference:
             self.differences.append({"request": f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}",
@@ -86,20 +87,21 @@ async def _replay(app, scope, body: bytes):
 
 FAST, REFERENCE = _pair(strict=True, admin_key="fast-admin")
 for app in (FAST, REFERENCE):
-    tenant_admin.issue_key(app.registry, {"key": KEY, "label": "fast reads"})
+    tenant_admin.issue_key(app.registry, {"key": KEY, "label": "direct route"})
 COMPARING = Comparing(FAST, REFERENCE)
-SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", COMPARING).include(method="GET")
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", COMPARING)
 ROUTES: dict[str, Counter] = defaultdict(Counter)
 
 
-def test_every_public_get_operation_is_compiled():
-    spec_gets = {item["get"]["operationId"] for item in SCHEMA.raw_schema["paths"].values() if "get" in item}
-    assert FAST.fast_reads.operation_ids == spec_gets
+def test_every_public_operation_is_compiled():
+    documented = {operation["operationId"] for item in SCHEMA.raw_schema["paths"].values()
+                  for method, operation in item.items() if method in ("get", "post", "put", "patch", "delete")}
+    assert FAST.direct_route.operation_ids == documented
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=40, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_generated_reads_answer_the_same_on_both_routes(case):
+@settings(max_examples=20, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_generated_requests_answer_the_same_on_both_routes(case):
     # refused, empty and missing keys are the hand-written cases below
     case.headers = {**(case.headers or {}), "X-API-Key": KEY}
     case.call()
@@ -166,6 +168,44 @@ def test_realistic_and_edge_reads_answer_the_same_and_take_the_expected_route():
     assert COMPARING.differences == []
 
 
+def test_realistic_and_edge_writes_answer_the_same_and_take_the_expected_route():
+    with TestClient(COMPARING, follow_redirects=False) as client:
+        client.headers["X-API-Key"] = KEY
+        new_lead = {"campaignId": "HXZ", "firstName": "Gil", "lastName": "Marsh", "email": "gil@example.com",
+                    "phone": "+12125550102"}
+
+        def post(path, served, **kwargs):
+            response = client.post(path, **kwargs)
+            assert COMPARING.last_served is served, (path, kwargs, response.text)
+            return response
+
+        lead_id = post("/api/v1/leads", True, json=new_lead).json()["data"]["leadId"]
+        post("/api/v1/sms/send", True, json={"leadId": lead_id, "message": "Hello"})
+        post("/api/v1/voice/calls/initiate", True, json={"leadId": lead_id})
+        post("/api/v1/voice/calls/initiate", True, json={"leadId": lead_id})     # refused by the gap rule
+        post("/api/v1/sms/send", True, json={"leadId": "lead_missing", "message": "x"})  # the service's 404
+        post("/api/v1/leads/send-to-auto-dialer", True,
+             content=b'{"leadIds": ["%s"]}' % lead_id.encode(),
+             headers={"Content-Type": "application/json; charset=UTF-8"})
+        response = client.patch("/api/v1/leads/bulk", json={"leadIds": [lead_id], "updates": {"detail": "x"}})
+        assert response.status_code == 200 and COMPARING.last_served
+        client.patch(f"/api/v1/leads/{lead_id}", json={"tags": ["vip"]})
+        assert COMPARING.last_served
+        post("/api/v1/leads", False, json={"campaignId": "HXZ"})                    # schema: connexion's 400
+        post("/api/v1/leads", False, content=b'{"campaignId": ', headers={"Content-Type": "application/json"})
+        post("/api/v1/leads", False, content=b"", headers={"Content-Type": "application/json"})
+        post(f"/api/v1/leads/{lead_id}/repost", False)                            # no body at all
+        post("/api/v1/leads", False, content=b"campaignId=HXZ", headers={"Content-Type": "text/plain"})
+        post("/api/v1/leads", False, data={"campaignId": "HXZ"})                  # a form
+        post("/api/v1/leads", False, content=b'{"campaignId": "HXZ"}',
+             headers={"Content-Type": "application/json; charset=latin-1"})
+        post("/api/v1/leads", False, content=iter([b'{"campaignId": "HXZ"}']),  # chunked
+             headers={"Content-Type": "application/json"})
+        post("/api/v1/leads", False, content=b'{"campaignId": "HXZ"}')          # no content type
+        post("/api/v1/leads", False, json=new_lead, headers={"X-API-Key": "not-issued"})
+    assert COMPARING.differences == []
+
+
 def test_open_mode_first_read_with_a_new_key_opens_the_tenant_on_both_routes():
     comparing = Comparing(*_pair())
     with TestClient(comparing) as client:
@@ -176,7 +216,7 @@ def test_open_mode_first_read_with_a_new_key_opens_the_tenant_on_both_routes():
     assert comparing.fast.registry.lookup("brand-new-key", create=False) is not None
 
 
-def test_a_handler_failure_is_the_documented_500_on_the_fast_route(monkeypatch):
+def test_a_handler_failure_is_the_documented_500_on_the_direct_route(monkeypatch):
     from sandbox.services import interactions
 
     def broken(*_args, **_kwargs):
@@ -193,14 +233,14 @@ def test_a_handler_failure_is_the_documented_500_on_the_fast_route(monkeypatch):
 
 
 def test_the_cli_switch_turns_the_route_off():
-    assert create_app(Settings(fast_reads=False)).fast_reads is None
+    assert create_app(Settings(direct_route=False)).direct_route is None
 
 
-def test_generated_reads_reached_both_routes_for_every_operation():
-    """Runs after the generated test (file order): each GET must have been answered by the fast
-    route (valid keys, plain values, ids that may not exist) and by connexion (invalid data)."""
+def test_generated_requests_reached_both_routes_for_every_operation():
+    """Runs after the generated test (file order): each operation must have been answered by the
+    direct route (valid data, ids that may not exist) and by connexion (invalid data)."""
     if not ROUTES:
-        pytest.skip("run together with test_generated_reads_answer_the_same_on_both_routes")
+        pytest.skip("run together with test_generated_requests_answer_the_same_on_both_routes")
     missing = {label: dict(counts) for label, counts in ROUTES.items() if not counts["fast"] or not counts["connexion"]}
     assert missing == {}
-    assert len(ROUTES) == len(FAST.fast_reads.operation_ids)
+    assert len(ROUTES) == len(FAST.direct_route.operation_ids)
