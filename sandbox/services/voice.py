@@ -14,6 +14,7 @@ job payload, so an export taken mid-call replays to the same ending.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -155,8 +156,11 @@ def dialer_entry(tenant, lead_id: str) -> dict:
     return entry
 
 
-def attempts_of(tenant, lead_id: str) -> list[str]:
-    return list((tenant.state.dialer.get(lead_id) or {}).get("attempts") or [])
+def attempts_of(tenant, lead_id: str) -> Sequence[str]:
+    """The lead's attempt timestamps, oldest first: the live record, not a copy. Readers only
+    take its length and its last entry, and a copy per call grew with the history (a lead
+    called 80,000 times in the benchmark made every initiate copy 80,000 strings)."""
+    return (tenant.state.dialer.get(lead_id) or {}).get("attempts") or ()
 
 
 def rule_verdicts(tenant, plan: CallPlan) -> list[Verdict]:
