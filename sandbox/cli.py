@@ -60,14 +60,15 @@ def tune_gc() -> None:
 
     Everything built at start-up (modules, specs, validators) is moved out of the collector's
     sight with ``gc.freeze()``; generation 0 is collected every 50,000 allocations instead of 700;
-    and full collections practically never run. Under sustained writes the tenant state (hundreds
-    of thousands of dicts) lands in the oldest generation, and each full collection walked all of
-    it: pauses of up to a second (p99 of POST /sms/send after 17,000 calls: 1,080 ms). The state
-    holds no reference cycles, and short-lived cyclic garbage (tracebacks, tasks) dies young, in
-    the generations that are still collected."""
+    and the older generations are not collected automatically at all. Under sustained writes the
+    tenant state (four tracked objects per call placed) passes through them: a generation-1
+    collection walked a million survivors (405 ms, p99 of POST initiate 330 ms in the fourth
+    8-second round) and a full one the whole state (1,080 ms). The state holds no reference
+    cycles (measured: 0 cyclic objects per request); what survives one young collection is
+    collected by ``app.collect_when_idle`` once no request has arrived for a while."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 1_000_000)
+    gc.set_threshold(50_000, 1_000_000, 1_000_000)
 
 
 def main(argv=None) -> int:

@@ -35,3 +35,16 @@ def test_connexion_speedups_are_installed_and_handlers_still_get_their_arguments
     lead_id = client.get("/api/v1/leads?limit=1").json()["data"]["leads"][0]["leadId"]
     assert client.get(f"/api/v1/leads/{lead_id}").json()["data"]["leadId"] == lead_id  # path argument
     assert len(client.get("/api/v1/leads?limit=3").json()["data"]["leads"]) == 3      # query argument
+
+
+def test_generation_one_is_collected_between_bursts_of_requests_only():
+    import gc
+
+    from sandbox.app import IDLE_SECONDS, collect_when_idle
+    from sandbox.clock import stopwatch
+
+    gc.collect(0)  # a young collection: generation 1 now has survivors to look at
+    assert collect_when_idle(last_request_at=stopwatch()) is False  # a request just started
+    assert gc.get_count()[1] > 0
+    assert collect_when_idle(last_request_at=stopwatch() - IDLE_SECONDS - 0.1) is True
+    assert gc.get_count()[1] == 0
