@@ -137,8 +137,10 @@ class DirectRoute:
             return False, receive
         body = None
         if operation.body is not None:
+            if not length or not json_type:
+                return False, receive  # connexion's rules for a missing or untyped body apply
             raw, receive = await _read_body(receive)
-            if not length or raw is None or not json_type:
+            if raw is None:
                 return False, receive
             try:
                 body = operation.body._validate(await operation.body._parse(_chunks(raw), scope))
@@ -151,6 +153,7 @@ class DirectRoute:
         token_info = operation.key_check(key, **{k: extra[k] for k in operation.key_check_kwargs})
         if not isinstance(token_info, dict):
             return False, receive
+        # what connexion's ContextMiddleware sets, except ``operation`` (no handler reads it)
         _context.set({"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info})
         _scope.set(scope)
         _receive.set(receive)
@@ -232,6 +235,8 @@ def _compile(spec: dict, template: str, item: dict, operation: dict, resolve_han
         return None
     check_arguments, check_has_kwargs = inspect_function_arguments(key_check)
     handler = resolve_handler(operation["operationId"])
+    if not inspect.iscoroutinefunction(handler):
+        return None  # connexion runs a plain function in a thread pool; not done here
     arguments, has_kwargs = inspect_function_arguments(handler)
     body_argument = pythonic(request_body.get("x-body-name", "body")) if request_body is not None else None
     query_params = [p for (_, where), p in parameters.items() if where == "query"]

@@ -105,7 +105,7 @@ def test_generated_requests_answer_the_same_on_both_routes(case):
     # refused, empty and missing keys are the hand-written cases below
     case.headers = {**(case.headers or {}), "X-API-Key": KEY}
     case.call()
-    ROUTES[case.operation.label]["fast" if COMPARING.last_served else "connexion"] += 1
+    ROUTES[case.operation.label]["direct" if COMPARING.last_served else "connexion"] += 1
     assert COMPARING.differences == []
 
 
@@ -241,6 +241,6 @@ def test_generated_requests_reached_both_routes_for_every_operation():
     direct route (valid data, ids that may not exist) and by connexion (invalid data)."""
     if not ROUTES:
         pytest.skip("run together with test_generated_requests_answer_the_same_on_both_routes")
-    missing = {label: dict(counts) for label, counts in ROUTES.items() if not counts["fast"] or not counts["connexion"]}
+    missing = {label: dict(counts) for label, counts in ROUTES.items() if not counts["direct"] or not counts["connexion"]}
     assert missing == {}
     assert len(ROUTES) == len(FAST.direct_route.operation_ids)
