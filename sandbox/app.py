@@ -1,9 +1,11 @@
-"""Composition root: settings → tenant registry → connexion app with both specs → ASGI wrapper.
+"""Composition root: settings → tenant registry → connexion app with both specs → direct route
+→ ASGI wrapper.
 
 ``openapi.yaml`` (the public contract) is mounted at ``/`` (its paths carry ``/api/v1``), the
-control plane's ``control/control.yaml`` at ``/_sandbox``. The outer ``SandboxASGI`` layer puts the
-tenant registry into the ASGI scope, lets real-time clocks catch up before a request, and keeps
-each tenant's request journal. The one thing a reader might get wrong: all domain work runs on the
+control plane's ``control/control.yaml`` at ``/_sandbox``. ``api.direct_route`` answers the public
+requests it is sure about and hands the rest to connexion. The outer ``SandboxASGI`` layer puts the
+tenant registry into the ASGI scope, lets real-time clocks catch up before a request, keeps each
+tenant's request journal, and notes when the last request came (garbage is collected between bursts). The one thing a reader might get wrong: all domain work runs on the
 single event loop without awaiting in between, so a service call is atomic — that, not locks, is
 what keeps 32 concurrent requests on one lead consistent. Keep services synchronous.
 """
@@ -134,7 +136,7 @@ def control_modules() -> tuple[str, ...]:
 
 
 class SandboxASGI:
-    """Outermost layer: tenant registry in scope, real-time catch-up, request journal."""
+    """Outermost layer: tenant registry in scope, real-time catch-up, request journal, last request time."""
 
     def __init__(self, inner, registry: TenantRegistry):
         self.inner = inner
