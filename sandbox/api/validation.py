@@ -175,13 +175,17 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
 class AllErrorsParameterValidator(ParameterValidator):
     """Checks query, path and header parameters; reports each one that fails."""
 
+    # Per parameter definition, not per validator: connexion builds a new validator object for
+    # every request, and a jsonschema validator is costly to build. The entry keeps its parameter
+    # alive, so the ``id`` it is keyed by is never reused for another definition.
+    _validators: dict[int, tuple[dict, Draft4Validator]] = {}
+
     def _validator_for(self, location: str, param: dict):
-        # Built once per parameter, not per request (a jsonschema validator is costly to build).
-        cache = self.__dict__.setdefault("_validators", {})
-        key = (location, param["name"])
-        if key not in cache:
-            cache[key] = Draft4Validator(param.get("schema", param), format_checker=FORMATS)
-        return cache[key]
+        entry = self._validators.get(id(param))
+        if entry is None:
+            entry = self._validators[id(param)] = (param, Draft4Validator(param.get("schema", param),
+                                                                          format_checker=FORMATS))
+        return entry[1]
 
     def validate_request(self, request: ConnexionRequest):
         details: list[str] = []
