@@ -173,25 +173,16 @@ class DirectRoute:
 
 
 async def _read_body(receive):
-    """The whole body, and a receive that replays it; (None, ...) if the client went away."""
-    messages, chunks = [], []
+    """The whole body, and a receive that replays it first; (None, ...) if the client went away."""
+    messages = []
     while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, _replay(messages, receive)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), _replay(messages, receive)
-
-
-def _replay(messages: list, receive):
-    pending = iter(messages)
-
-    async def replaying():
-        return next(pending, None) or await receive()
-
-    return replaying
+        messages.append(message := await receive())
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    replaying = AllErrorsBodyValidator._insert_messages(receive, messages=messages)  # connexion's own replay
+    if message["type"] != "http.request":
+        return None, replaying
+    return b"".join(m.get("body", b"") for m in messages), replaying
 
 
 async def _chunks(raw: bytes):
