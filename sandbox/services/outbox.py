@@ -20,10 +20,10 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from ..clock import iso, parse_instant
 from ..errors import ValidationFailed, found, refuse_if
+from ..webhooks.targets import TargetError, canonical_url
 from . import webhook_signing
 
 ATTEMPT_JOB = "webhook.attempt"
@@ -40,15 +40,14 @@ MAX_EXTRA_DELAY_SECONDS = 3600
 
 
 def is_webhook_url(url) -> bool:
-    """An absolute http(s) URL with a host: what a webhook can be sent to."""
-    if not isinstance(url, str) or any(c.isspace() for c in url):
-        return False
+    """An absolute http(s) URL with a host that has one canonical form (``targets.canonical_url``):
+    what a webhook can be sent to. Refused on write, in every mode, rather than at each attempt:
+    backslashes, userinfo, fragments, whitespace, control characters, bad escapes, hosts or ports."""
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
+        canonical_url(url)
+    except TargetError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return True
 
 
 def backoff_seconds(retries_made: int) -> int:

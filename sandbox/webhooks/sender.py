@@ -11,11 +11,14 @@ URLs on the sandbox's own origin (its ``--public-url`` or host:port) are answere
 through ``httpx.ASGITransport``, so the built-in sink works without a network hop, and in tests
 without a listening server.
 
+Every attempt sends the *canonical* URL (``targets.canonical_url``), never the string as stored.
 Strict mode (shared sandbox): targets that are loopback, private, link-local or otherwise not
-public are refused (checked on every attempt, after DNS resolution) unless the admin allows them,
-the sandbox's own origin is allowed for ``/_sandbox/sink/`` paths only, and each tenant may start
-at most ``deliveriesPerMinute`` attempts per rolling real-time minute (more are deferred a minute
-on the tenant clock, never dropped).
+public are refused (judged on every attempt on the resolved addresses, ``targets.judge``) unless the
+admin allows them, the sandbox itself — by any spelling — only for one ``/_sandbox/sink/<name>``,
+and each tenant may start at most ``deliveriesPerMinute`` attempts per rolling real-time minute
+(more are deferred a minute on the tenant clock, never dropped). The host is resolved once per
+attempt and the connection goes to a judged address: the request names the IP, with the original
+``Host`` header and TLS server name (``sni_hostname``), so a second DNS answer cannot redirect it.
 
 The one thing a reader might get wrong: the sender is found through the *running event loop*
 (``current()``), not through a global or the tenant: a due job only has the tenant, and a test may
@@ -25,7 +28,6 @@ serve one app from two loops at once (two TestClients), each with its own HTTP c
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from collections import deque
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..clock import stopwatch
+from . import targets
 from .sinks import SinkStore
 
 log = logging.getLogger("sandbox.webhooks")
@@ -43,7 +46,7 @@ DEFAULT_PER_MINUTE = 60          # strict mode: attempts per tenant per rolling 
 CAP_WINDOW_SECONDS = 60
 SETTLE_LIMIT_SECONDS = 130       # an advance never waits longer for its sends (max timeout 120 s + margin)
 EXCERPT_BYTES = 4096             # read at most this much of a receiver's answer
-SINK_PATH = "/_sandbox/sink/"
+SINK_PATH = targets.SINK_PATH
 
 _ACTIVE: dict[asyncio.AbstractEventLoop, "WebhookSender"] = {}
 
@@ -56,36 +59,16 @@ def current() -> "WebhookSender | None":
         return None
 
 
-def _origin(url: str) -> tuple[str, str, int] | None:
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return None
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return parts.scheme, parts.hostname.lower(), port
-
-
-def _non_public(address) -> str | None:
-    """Why an address may not be targeted in strict mode (None: it is public)."""
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for reason, flag in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
-                         ("private", address.is_private), ("multicast", address.is_multicast),
-                         ("unspecified", address.is_unspecified), ("reserved", address.is_reserved)):
-        if flag:
-            return reason
-    return None if address.is_global else "non-public"
-
-
 class WebhookSender:
-    def __init__(self, settings, app=None):
+    def __init__(self, settings, app=None, resolve: targets.Resolver | None = None):
         self.strict = settings.strict
         self.policy = {"allowPrivateTargets": False, "deliveriesPerMinute": DEFAULT_PER_MINUTE}
         self.sinks = SinkStore()
         self.app = app  # the ASGI app serving the sandbox's own origin in-process
-        bases = {settings.base_url, f"http://{settings.host}:{settings.port}"}
-        self._own = {origin for origin in map(_origin, bases) if origin}
-        self._mount_keys = sorted({base.rstrip("/") for base in bases})
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self.own = targets.OwnOrigins({settings.base_url, f"http://{settings.host}:{settings.port}"})
+        self.resolve = resolve or targets.system_resolver   # injectable: tests answer DNS themselves
+        self.transport: httpx.AsyncBaseTransport | None = None  # injectable: tests capture requests
+        self._clients: dict[tuple[asyncio.AbstractEventLoop, bool], httpx.AsyncClient] = {}
         self._in_flight: dict[object, set[asyncio.Task]] = {}   # tenant -> its unfinished sends
         self._tails: dict[tuple[int, str], asyncio.Task] = {}   # (tenant, url) -> last send queued
         self._windows: dict[str, deque] = {}                     # tenant key -> recent start times
@@ -103,18 +86,23 @@ class WebhookSender:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        for key in [key for key in self._clients if key[0] is loop]:
+            await self._clients.pop(key).aclose()
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self, in_process: bool) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
+        client = self._clients.get((loop, in_process))
         if client is None:
-            mounts = {key: httpx.ASGITransport(app=self.app) for key in self._mount_keys} if self.app else None
+            if in_process:
+                transport = httpx.ASGITransport(app=self.app)
+            else:
+                # No keep-alive in strict mode: the pool is keyed by the IP a request names, so a
+                # kept TLS connection verified for one host name could carry another name's request.
+                limits = httpx.Limits(max_keepalive_connections=0) if self.strict else httpx.Limits()
+                transport = self.transport or httpx.AsyncHTTPTransport(limits=limits)
             # trust_env=False: proxy variables must not reroute (or leak) deliveries to local receivers.
-            client = self._clients[loop] = httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                                                             mounts=mounts)
+            client = self._clients[(loop, in_process)] = httpx.AsyncClient(
+                follow_redirects=False, trust_env=False, transport=transport)
         return client
 
     # --- admission (strict mode) ----------------------------------------------------------------------
@@ -134,28 +122,10 @@ class WebhookSender:
         window.append(now)
         return True
 
-    async def refusal(self, url: str) -> str | None:
-        """Why strict mode refuses ``url`` (None: it may be sent to)."""
-        origin = _origin(url)
-        if origin in self._own:
-            if self.strict and not urlsplit(url).path.startswith(SINK_PATH):
-                return f"target refused (strict mode): only {SINK_PATH}... paths of the sandbox itself may be targeted"
-            return None
-        if not self.strict or self.policy["allowPrivateTargets"]:
-            return None
-        host = urlsplit(url).hostname or ""
-        try:
-            addresses = {ipaddress.ip_address(host)}
-        except ValueError:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, origin[2] if origin else None,
-                                                                 type=socket.SOCK_STREAM)
-            addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-        for address in sorted(addresses, key=str):
-            reason = _non_public(address)
-            if reason:
-                return (f"target refused (strict mode): {host} is {address}, a {reason} address; "
-                        "the sandbox admin can allow private targets (PUT /_sandbox/admin/webhooks)")
-        return None
+    async def judge(self, url: str) -> targets.Verdict:
+        """Whether and where ``url`` may be sent (resolving its host at most once)."""
+        return await targets.judge(url, strict=self.strict, allow_private=self.policy["allowPrivateTargets"],
+                                   own=self.own, resolve=self.resolve)
 
     # --- sending -----------------------------------------------------------------------------------------
 
@@ -194,11 +164,13 @@ class WebhookSender:
         started = stopwatch()
         result = {"responseStatus": None, "bodyExcerpt": None, "error": None, "refused": False}
         try:
-            reason = await self.refusal(request["url"])
-            if reason:
-                result.update(error=reason, refused=True)
+            verdict = await self.judge(request["url"])
+            if verdict.refused:
+                result.update(error=verdict.refused, refused=True)
+            elif verdict.in_process and self.app is None:
+                result.update(error="target refused: the sandbox app is not attached to its sender", refused=True)
             else:
-                result.update(await asyncio.wait_for(self._exchange(request, timeout), timeout))
+                result.update(await asyncio.wait_for(self._exchange(verdict, request, timeout), timeout))
         except (asyncio.TimeoutError, httpx.TimeoutException):
             result["error"] = f"timeout: no complete answer within {timeout:g} s"
         except socket.gaierror as exc:
@@ -212,10 +184,32 @@ class WebhookSender:
         result["latencyMs"] = round((stopwatch() - started) * 1000, 2)
         return result
 
-    async def _exchange(self, request: dict, timeout: float) -> dict:
+    async def _exchange(self, verdict: targets.Verdict, request: dict, timeout: float) -> dict:
+        client = self._client(verdict.in_process)
+        target = verdict.target
+        headers = {k: v for k, v in request["headers"].items() if k.lower() != "host"}
+        if not verdict.addresses or target.address is not None:  # open mode, in-process, or an IP literal
+            return await self._send(client, httpx.URL(target.url), headers, {}, request, timeout)
+        # Strict mode: connect to a judged address, never to a fresh lookup of the name. The URL names
+        # the IP; Host and the TLS server name (SNI and the certificate check) keep the name. All the
+        # addresses were judged, so try them in the resolver's order, as a client connecting by name would.
+        headers["Host"] = target.netloc
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        *fallbacks, last = verdict.addresses
+        for address in fallbacks:
+            try:
+                return await self._send(client, httpx.URL(target.url).copy_with(host=address), headers,
+                                        extensions, request, timeout)
+            except httpx.ConnectError:
+                continue
+        return await self._send(client, httpx.URL(target.url).copy_with(host=last), headers, extensions,
+                                request, timeout)
+
+    @staticmethod
+    async def _send(client, url, headers, extensions, request: dict, timeout: float) -> dict:
         body = b""
-        async with self._client().stream(request["method"], request["url"], headers=request["headers"],
-                                         content=request["body"].encode(), timeout=timeout) as response:
+        async with client.stream(request["method"], url, headers=headers, content=request["body"].encode(),
+                                 timeout=timeout, extensions=extensions) as response:
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) >= EXCERPT_BYTES:
