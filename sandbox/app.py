@@ -1,8 +1,9 @@
 """Composition root: settings → tenant registry → connexion app with both specs → direct route
-→ ASGI wrapper.
+→ request limits → ASGI wrapper.
 
 ``openapi.yaml`` (the public contract) is mounted at ``/`` (its paths carry ``/api/v1``), the
-control plane's ``control/control.yaml`` at ``/_sandbox``. ``api.direct_route`` answers the public
+control plane's ``control/control.yaml`` at ``/_sandbox``. ``api.request_limits`` checks the key,
+size and type of a body before anything reads it; ``api.direct_route`` answers the public
 requests it is sure about and hands the rest to connexion. The outer ``SandboxASGI`` layer puts the
 tenant registry into the ASGI scope, lets real-time clocks catch up before a request, keeps each
 tenant's request journal, and notes when the last request came (garbage is collected between bursts). The one thing a reader might get wrong: all domain work runs on the
@@ -28,6 +29,7 @@ from connexion.resolver import Resolver
 from . import simulation
 from .api import envelope, framework_speedups
 from .api.direct_route import DirectRoute
+from .api.request_limits import RequestLimits, RouteTable
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
 from .errors import SandboxError
@@ -107,7 +109,23 @@ def load_control_spec() -> dict:
         if clash:
             raise ValueError(f"{fragment.name} redefines control paths {sorted(clash)}")
         spec["paths"].update(paths)
+    _refuse_unnamed_fields(spec)
     return spec
+
+
+def _refuse_unnamed_fields(spec: dict) -> None:
+    """A control-plane body that names its fields refuses any other (``additionalProperties:
+    false`` unless the spec says otherwise): a typo such as ``{"second": 60}`` must be a 400, not a
+    silent no-op, and nothing unnamed is stored. Bodies that name no fields (validated by their
+    service) are left as they are."""
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            for media in operation["requestBody"].get("content", {}).values():
+                schema = media.get("schema", {})
+                if "properties" in schema and "additionalProperties" not in schema:
+                    schema["additionalProperties"] = False
 
 
 @contextlib.contextmanager
@@ -249,7 +267,11 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     # Response validation is a check inside connexion's stack, so with it on every request takes that way.
     direct = DirectRoute(app, public, resolvers[1].resolve_function_from_operation_id) \
         if settings.direct_route and not settings.validate_responses else None
-    wrapped = SandboxASGI(direct or app, registry)
+    routes = RouteTable()
+    routes.add_spec(public)
+    routes.add_spec(control, "/_sandbox")
+    limits = RequestLimits(direct or app, routes, settings.max_body_bytes, settings.max_import_bytes)
+    wrapped = SandboxASGI(limits, registry)
     wrapped.direct_route = direct
     wrapped.connexion_app = app
     wrapped.unresolved = resolvers[0].missing + resolvers[1].missing

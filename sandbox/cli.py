@@ -12,11 +12,12 @@ import gc
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
-from .clock import MODES, REALTIME, parse_instant
-from .settings import Settings, from_sources
+from .clock import MANUAL, MODES, REALTIME, parse_clock_instant, parse_instant
+from .settings import DEFAULT_START, Settings, from_sources
 
 BANNER = """\
 LeadSail Sandbox {version} listening on {base}
@@ -37,22 +38,46 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clock", dest="clock_mode", choices=MODES,
                         help="realtime (default here) or manual (time moves only via /_sandbox/clock; env SANDBOX_CLOCK)")
     parser.add_argument("--speed", type=float, help="real-time speed-up, e.g. 10 for demos (env SANDBOX_SPEED)")
-    parser.add_argument("--start-time", dest="start_time", type=parse_instant,
-                        help="manual clock start instant, ISO 8601 (env SANDBOX_START_TIME)")
+    parser.add_argument("--start-time", dest="start_time", type=_start_time,
+                        help="where each tenant's clock starts, ISO 8601 (env SANDBOX_START_TIME); in "
+                             "realtime mode it runs from there, counted from the tenant's first request "
+                             f"(or reset), not from start-up; default {DEFAULT_START} with --clock manual, "
+                             "the wall clock with realtime")
     parser.add_argument("--strict", action="store_true", default=None,
                         help="shared-sandbox mode: only admin-issued keys work (env SANDBOX_STRICT)")
     parser.add_argument("--admin-key", dest="admin_key", help="key for /_sandbox/admin (env SANDBOX_ADMIN_KEY)")
     parser.add_argument("--no-direct-route", dest="direct_route", action="store_false", default=None,
                         help="send every request through connexion's full stack (slower; env SANDBOX_DIRECT_ROUTE=0)")
     parser.add_argument("--public-url", dest="public_url", help="base URL in links the sandbox hands out")
+    parser.add_argument("--max-tenants", dest="max_tenants", type=int,
+                        help="most tenants held at once; a new key past it gets 401 (default 1000; env SANDBOX_MAX_TENANTS)")
+    parser.add_argument("--max-body-bytes", dest="max_body_bytes", type=int,
+                        help="largest request body; larger gets 413 (default 1048576; env SANDBOX_MAX_BODY_BYTES)")
+    parser.add_argument("--max-import-bytes", dest="max_import_bytes", type=int,
+                        help="largest PUT /_sandbox/state body (default 67108864; env SANDBOX_MAX_IMPORT_BYTES)")
+    parser.add_argument("--shutdown-grace", dest="shutdown_grace", type=float, metavar="SECONDS",
+                        help="on SIGTERM/Ctrl-C, how long requests in flight may finish (default 5; env "
+                             "SANDBOX_SHUTDOWN_GRACE); after it they are cut (the client sees the connection "
+                             "drop), and webhook deliveries not yet sent are lost with the in-memory store")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--version", action="version", version=f"leadsail-sandbox {__version__}")
     return parser.parse_args(argv)
 
 
+def _start_time(text: str):
+    try:
+        return parse_clock_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     flags = {k: v for k, v in vars(args).items() if k != "log_level"}
-    return from_sources(flags, base=Settings(clock_mode=REALTIME, start_time=None, validate_specs=False))
+    settings = from_sources(flags, base=Settings(clock_mode=REALTIME, start_time=None, validate_specs=False))
+    if settings.start_time is None and settings.clock_mode == MANUAL:
+        # No start time means "the wall clock" (tenancy), which only a real-time clock wants.
+        settings = settings.with_(start_time=parse_instant(DEFAULT_START))
+    return settings
 
 
 def tune_gc() -> None:
@@ -72,6 +97,11 @@ def tune_gc() -> None:
 
 
 def main(argv=None) -> int:
+    # connexion imports starlette.testclient when it is imported (for its own test helpers), and
+    # starlette warns there that its test client wants httpx2: a StarletteDeprecationWarning printed
+    # above every banner, about a test client the sandbox never uses. Silenced for that message only,
+    # here, before connexion is first imported (by ``.app`` below).
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
     args = parse_args(argv)
     settings = settings_from(args)
     if settings.strict and not settings.admin_key:
@@ -81,6 +111,7 @@ def main(argv=None) -> int:
     import uvicorn
 
     from .app import create_app
+    from .http_protocol import EnvelopeHttpToolsProtocol
     from .world import WorldError
 
     try:
@@ -93,8 +124,10 @@ def main(argv=None) -> int:
                         seed=settings.seed, mode="strict" if settings.strict else "open"), flush=True)
     if os.environ.get("SANDBOX_GC_TUNING", "1") == "1":
         tune_gc()
+    # Without a bound uvicorn waits for every open request on shutdown: an advance waiting on a
+    # hanging webhook receiver held the process for 30 s.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
-                lifespan="on")
+                lifespan="on", timeout_graceful_shutdown=settings.shutdown_grace, http=EnvelopeHttpToolsProtocol)
     return 0
 
 

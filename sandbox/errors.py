@@ -15,6 +15,7 @@ MISSING_PHONE_NUMBER = "MISSING_PHONE_NUMBER"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 RATE_LIMITED = "RATE_LIMITED"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 MSG_INVALID_INPUT = "Invalid input data"
@@ -24,6 +25,7 @@ MSG_MISSING_PHONE = "No caller phone number configured"
 MSG_METHOD_NOT_ALLOWED = "Method not allowed"
 MSG_UNSUPPORTED_MEDIA = "Content-Type must be application/json"
 MSG_RATE_LIMITED = "Too many requests"
+MSG_PAYLOAD_TOO_LARGE = "Request body too large"
 MSG_INTERNAL = "Internal error"
 
 
@@ -59,6 +61,18 @@ class Unauthorized(SandboxError):
     status = 401
     code = UNAUTHORIZED
     message = MSG_AUTH_REQUIRED
+
+
+class PayloadTooLarge(SandboxError):
+    status = 413
+    code = PAYLOAD_TOO_LARGE
+    message = MSG_PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(SandboxError):
+    status = 415
+    code = UNSUPPORTED_MEDIA_TYPE
+    message = MSG_UNSUPPORTED_MEDIA
 
 
 class RateLimited(SandboxError):

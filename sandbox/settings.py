@@ -2,7 +2,9 @@
 
 Precedence: flag > environment variable > default. The one thing a reader might get wrong: the
 *defaults differ by entry point* — the CLI starts a real-time clock (a developer sees calls finish
-by themselves), while ``Settings()`` built in tests is manual (time moves only when told).
+by themselves), while ``Settings()`` built in tests is manual (time moves only when told). Either
+way a manual clock without a start time starts at ``DEFAULT_START``; only a real-time one without
+one starts at the wall clock.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from .clock import MANUAL, parse_instant
+from .clock import MANUAL, parse_clock_instant, parse_instant
 
 DEFAULT_START = "2026-01-15T15:00:00Z"  # a Thursday, 10:00 in New York: inside calling hours
 
@@ -25,6 +27,8 @@ class Settings:
     fixture: Path | None = None          # a YAML world replacing the generated seed world
     clock_mode: str = MANUAL             # manual | realtime
     speed: float = 1.0                   # real-time clock speed-up
+    # Where each new tenant's clock starts, in either mode (a real-time one runs from there); None:
+    # the wall clock when the tenant is created (the CLI's real-time default, see tenancy).
     start_time: datetime | None = field(default_factory=lambda: parse_instant(DEFAULT_START))
     strict: bool = False                 # only admin-issued keys open tenants
     admin_key: str | None = None         # required for /_sandbox/admin/* in strict mode
@@ -35,6 +39,10 @@ class Settings:
                                          # always off while validate_responses is on
     journal_size: int = 200              # request journal entries kept per tenant
     public_url: str | None = None        # base URL used in links the sandbox hands out
+    shutdown_grace: float = 5.0          # seconds in-flight requests get on shutdown before they are cut
+    max_tenants: int = 1000              # open mode opens a tenant per new key (~280 kB each): cap them
+    max_body_bytes: int = 1024 * 1024    # request bodies; the largest real request is ~20 kB (bulk of 200 ids)
+    max_import_bytes: int = 64 * 1024 * 1024  # PUT /_sandbox/state: a whole tenant's export
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -47,22 +55,24 @@ class Settings:
 ENV = {
     "host": "SANDBOX_HOST", "port": "SANDBOX_PORT", "seed": "SANDBOX_SEED",
     "fixture": "SANDBOX_FIXTURE", "clock_mode": "SANDBOX_CLOCK", "speed": "SANDBOX_SPEED",
-    "start_time": "SANDBOX_START_TIME", "strict": "SANDBOX_STRICT",
+    "start_time": "SANDBOX_START_TIME", "strict": "SANDBOX_STRICT", "shutdown_grace": "SANDBOX_SHUTDOWN_GRACE",
     "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL", "direct_route": "SANDBOX_DIRECT_ROUTE",
+    "max_tenants": "SANDBOX_MAX_TENANTS", "max_body_bytes": "SANDBOX_MAX_BODY_BYTES",
+    "max_import_bytes": "SANDBOX_MAX_IMPORT_BYTES",
 }
 
 
 def _coerce(name: str, raw: str):
-    if name in ("port", "seed"):
+    if name in ("port", "seed", "max_tenants", "max_body_bytes", "max_import_bytes"):
         return int(raw)
-    if name == "speed":
+    if name in ("speed", "shutdown_grace"):
         return float(raw)
     if name in ("strict", "direct_route"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name == "fixture":
         return Path(raw)
     if name == "start_time":
-        return parse_instant(raw)
+        return parse_clock_instant(raw)
     return raw
 
 

@@ -35,9 +35,8 @@ from urllib.parse import parse_qsl
 from connexion.context import _context, _receive, _scope
 from connexion.decorators.parameter import pythonic
 from connexion.json_schema import resolve_refs
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.lifecycle import ConnexionRequest
 from connexion.utils import get_function_from_name, inspect_function_arguments
-from starlette.responses import Response
 
 from . import envelope
 from .validation import AllErrorsBodyValidator, AllErrorsParameterValidator
@@ -150,7 +149,10 @@ class DirectRoute:
                 return False, receive  # blank body: connexion's defaults for a missing body apply
         # called as connexion's security handler calls it; a coroutine function is not compiled
         extra = {"required_scopes": None, "request": ConnexionRequest(scope, receive)}
-        token_info = operation.key_check(key, **{k: extra[k] for k in operation.key_check_kwargs})
+        try:
+            token_info = operation.key_check(key, **{k: extra[k] for k in operation.key_check_kwargs})
+        except Exception:  # noqa: BLE001 - a refusal with reasons: connexion renders it
+            return False, receive
         if not isinstance(token_info, dict):
             return False, receive
         # what connexion's ContextMiddleware sets, except ``operation`` (no handler reads it)
@@ -168,7 +170,7 @@ class DirectRoute:
             response = await operation.handler(**kwargs)
         except Exception as exc:  # noqa: BLE001 - rendered exactly as connexion's error handler does
             response = envelope.error_response(exc, scope["path"])
-        await _send(response, scope, receive, send)
+        await envelope.send_response(response, scope, receive, send)
         return True, receive
 
 
@@ -187,12 +189,6 @@ async def _read_body(receive):
 
 async def _chunks(raw: bytes):
     yield raw
-
-
-async def _send(response: ConnexionResponse, scope, receive, send) -> None:
-    # connexion's Starlette.build_response, minus the dict/list branch our handlers never take
-    await Response(content=response.body, status_code=response.status_code, media_type=response.content_type,
-                   headers=response.headers)(scope, receive, send)
 
 
 def _compile(spec: dict, template: str, item: dict, operation: dict, resolve_handler) -> CompiledOperation | None:

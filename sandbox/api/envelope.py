@@ -10,13 +10,13 @@ a handler by status code first, then by exception class, and connexion pre-regis
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from .. import errors
 from .validation import InvalidRequest
@@ -44,9 +44,13 @@ def error_body(code: str, message: str, details: list[str] | None = None) -> dic
 
 def envelope_response(status: int, code: str, message: str, details: list[str] | None = None,
                       headers: dict | None = None) -> ConnexionResponse:
+    # The success path's encoder (compact, UTF-8 as is), so an error body is formatted like any
+    # other answer: no spaces after separators, no ``\u2013`` escapes for a dash in a detail.
+    from .render import encode
+
     return ConnexionResponse(status_code=status, mimetype="application/json",
                              content_type="application/json",
-                             body=json.dumps(error_body(code, message, details)), headers=headers or {})
+                             body=encode(error_body(code, message, details)), headers=headers or {})
 
 
 class AllowedMethods:
@@ -75,7 +79,8 @@ def error_response(exc: Exception, path: str, allowed: AllowedMethods | None = N
     """The documented envelope for any exception, on either route to a handler (connexion's
     middleware, or ``direct_route``)."""
     if isinstance(exc, errors.SandboxError):
-        details = exc.details if exc.status in (400, 501) else None
+        # A 400 always lists its problems; other statuses carry details only when there is one to say.
+        details = exc.details if exc.status in (400, 501) or exc.details else None
         return envelope_response(exc.status, exc.code, exc.message, details)
     if isinstance(exc, InvalidRequest):
         return envelope_response(400, errors.VALIDATION_ERROR, errors.MSG_INVALID_INPUT, exc.details)
@@ -101,6 +106,13 @@ def error_response(exc: Exception, path: str, allowed: AllowedMethods | None = N
         return envelope_response(status, f"HTTP_{status}", str(getattr(exc, "detail", "")) or "Error")
     log.exception("unhandled error on %s", path, exc_info=exc)
     return envelope_response(500, errors.INTERNAL_ERROR, errors.MSG_INTERNAL)
+
+
+async def send_response(response: ConnexionResponse, scope, receive, send) -> None:
+    """Send a rendered response from a layer in front of connexion (connexion's
+    ``Starlette.build_response``, minus the dict/list branch our handlers never take)."""
+    await Response(content=response.body, status_code=response.status_code, media_type=response.content_type,
+                   headers=response.headers)(scope, receive, send)
 
 
 def install(app, allowed: AllowedMethods) -> None:
