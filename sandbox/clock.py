@@ -9,6 +9,13 @@ The one thing a reader might get wrong: while a due job runs, ``now()`` is *pinn
 due time, in both modes. That keeps every timestamp a job writes equal to when the job was due,
 so a manual ``advance`` of a whole day writes the same bytes as living through that day.
 This module and ``ids.py`` are the only places allowed to read the wall clock.
+
+A second one: a client's date-time can be well-formed and still not fit ``datetime`` once
+converted to UTC (``0001-01-01T00:00:00+01:00``); ``parse_instant`` refuses it as a
+``ValueError`` like any malformed text, and the clock itself stays between ``EARLIEST`` and
+``LATEST``, two years inside that range, so the arithmetic the simulation does around ``now``
+(work scheduled up to 366 days ahead by a dialer gap, a duplicate window up to 365 days back)
+can never overflow.
 """
 
 from __future__ import annotations
@@ -28,15 +35,44 @@ def wall_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+class OutOfRange(ValueError):
+    """A well-formed instant that the sandbox cannot hold (or its clock cannot show)."""
+
+
 def parse_instant(text: str) -> datetime:
-    """Parse an ISO-8601 instant (``Z`` or offset; a bare date means midnight UTC)."""
+    """Parse an ISO-8601 instant (``Z`` or offset; a bare date means midnight UTC).
+
+    Raises ``ValueError`` for anything that is not an instant in years 1-9999 *in UTC*; for a
+    well-formed one outside them, the ``OutOfRange`` subclass."""
     value = text.strip()
     if value.endswith("Z") or value.endswith("z"):
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        # astimezone raises OverflowError, which no caller catches as bad input (it was a 500).
+        raise OutOfRange(f"{text.strip()} is outside the years 0001-9999 once converted to UTC") from None
+
+
+# The range a tenant clock may show: two years inside datetime's, for the reason in the docstring.
+EARLIEST = datetime(3, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9997, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def check_clock_range(moment: datetime) -> datetime:
+    """``moment`` if a clock may show it, else ``OutOfRange`` saying the range."""
+    if not EARLIEST <= moment <= LATEST:
+        raise OutOfRange(f"{iso(moment)} is outside the range a sandbox clock can show, "
+                         f"{iso(EARLIEST)} to {iso(LATEST)}")
+    return moment
+
+
+def parse_clock_instant(text: str) -> datetime:
+    """``parse_instant`` for where a clock starts (``--start-time``): also inside the clock's range."""
+    return check_clock_range(parse_instant(text))
 
 
 def iso(moment: datetime) -> str:
@@ -46,6 +82,9 @@ def iso(moment: datetime) -> str:
     RFC 3339 for a client-given ``signedAt`` such as ``0191-03-19T04:01:17Z``."""
     m = moment.astimezone(timezone.utc)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+
+
+_LATEST_TS = LATEST.timestamp()
 
 
 class Clock:
@@ -63,7 +102,9 @@ class Clock:
             return self._pinned
         if self.mode == MANUAL:
             return self._anchor_virtual
-        return self._anchor_virtual + (time.monotonic() - self._anchor_wall) * self.speed
+        running = self._anchor_virtual + (time.monotonic() - self._anchor_wall) * self.speed
+        # A real-time clock stops at LATEST rather than run into datetime's end (a 500 on every call).
+        return min(running, _LATEST_TS)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(int(self.timestamp()), timezone.utc)
@@ -78,6 +119,7 @@ class Clock:
         self._rebase(current)
 
     def set_time(self, moment: datetime) -> None:
+        """Stand at ``moment`` in either mode; a real-time clock keeps running from there."""
         self._rebase(moment.timestamp())
 
     def _rebase(self, virtual: float) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..clock import OutOfRange, parse_instant
 from . import phones
 
 LEAD_STATUSES = (
@@ -309,13 +310,14 @@ def _instant(name: str, raw, end_of_day: bool, problems: list[str]) -> str | Non
         return None
     text = str(raw).strip()
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        moment = parse_instant(text)
+    except OutOfRange as exc:  # e.g. 0001-01-01T00:00:00+01:00: before year 1 in UTC
+        problems.append(f"{name}: {exc}")
+        return None
     except ValueError:
         # The spec's pattern has checked the form; what is left is a day that does not exist.
         problems.append(f"{name}: {text} is not a calendar date")
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     if end_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         moment += timedelta(days=1, seconds=-1)  # a bare end date includes that whole day
     return _iso(moment)

@@ -2,7 +2,8 @@
 
 The one thing a reader might get wrong: time only moves forward. Setting an earlier ``now`` is
 refused, because due work already ran and a lead's history cannot be un-lived; reset the tenant
-instead.
+instead. A jump or an advance moves the clock in *either* mode: due work runs in order up to the
+target, the clock then stands there, and a real-time clock keeps running from it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from .. import simulation
-from ..clock import MANUAL, iso, parse_instant
+from ..clock import LATEST, OutOfRange, check_clock_range, iso, parse_instant
 from ..errors import ValidationFailed
 
 
@@ -23,27 +24,41 @@ def clock_view(tenant) -> dict:
     return view
 
 
-def _target(tenant, seconds=None, to=None):
+def _target(tenant, seconds=None, to=None, name: str = "to") -> datetime:
+    """The instant to move to, checked; ``name`` is the body field ``to`` came in (``now`` for PUT)."""
     if (seconds is None) == (to is None):
-        raise ValidationFailed(["body: give exactly one of seconds or to"])
+        raise ValidationFailed([f"body: give exactly one of seconds or {name}"])
     now = tenant.now()
     if seconds is not None:
+        # Checked in plain float seconds: ``now + timedelta`` past year 9999 raises OverflowError.
+        if now.timestamp() + seconds > LATEST.timestamp():
+            raise ValidationFailed([f"seconds: would move the clock past {iso(LATEST)}, "
+                                    "the latest time a sandbox clock can show"])
         return now + timedelta(seconds=seconds)
     try:
-        target = parse_instant(to)
+        target = check_clock_range(parse_instant(to))
+    except OutOfRange as exc:
+        raise ValidationFailed([f"{name}: {exc}"])
     except ValueError:
-        raise ValidationFailed([f"to: '{to}' is not an ISO-8601 date-time"])
+        raise ValidationFailed([f"{name}: '{to}' is not an ISO-8601 date-time"])
     if target < now:
-        raise ValidationFailed([f"to: {iso(target)} is before the tenant's current time {iso(now)}"])
+        raise ValidationFailed([f"{name}: {iso(target)} is before the tenant's current time {iso(now)}"])
     return target
+
+
+def _move(tenant, target: datetime) -> list[dict]:
+    """Run everything due up to ``target`` in order, then stand at it (in either mode).
+
+    Exactly at it, even if a fast real-time clock ran past it while the work ran: nothing can
+    read the clock in between (no await), and work due after ``target`` has not run yet."""
+    ran = simulation.run_due(tenant, target)
+    tenant.clock.set_time(target)
+    return ran
 
 
 def advance(tenant, seconds=None, to=None) -> dict:
     """Run everything due up to the target, in order, then stand at the target."""
-    target = _target(tenant, seconds, to)
-    ran = simulation.run_due(tenant, target)
-    if tenant.clock.mode == MANUAL:
-        tenant.clock.set_time(target)
+    ran = _move(tenant, _target(tenant, seconds, to))
     return {"now": iso(tenant.now()), "ran": ran}
 
 
@@ -55,9 +70,16 @@ def summarised(result: dict) -> dict:
 
 
 def set_clock(tenant, mode=None, speed=None, now=None) -> dict:
-    ran = []
-    if now is not None:
-        ran = advance(tenant, to=now)["ran"]
+    """Switch mode and speed and jump to ``now``, as one change: the clock ends at ``now`` in the
+    new mode (manual: standing there; real-time: running from there).
+
+    ``now`` is checked before anything moves, so a refused one leaves the mode alone too. The
+    switch goes first only so that the jump lands exactly: a switch keeps the time it finds, and
+    after a jump a running clock has moved on by the work's duration times ``speed``. Nothing can
+    read the clock between the two, and due work runs with time pinned to each job, so the mode it
+    runs in makes no difference."""
+    target = _target(tenant, to=now, name="now") if now is not None else None
     if mode is not None or speed is not None:
         tenant.clock.set_mode(mode or tenant.clock.mode, speed)
+    ran = _move(tenant, target) if target is not None else []
     return dict(clock_view(tenant), ran=ran)

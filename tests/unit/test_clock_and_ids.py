@@ -107,3 +107,36 @@ def test_run_due_leaves_future_work_queued():
 
 def test_iso_zero_pads_early_years():
     assert iso(parse_instant("0191-03-19T04:01:17Z")) == "0191-03-19T04:01:17Z"
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_parse_instant_refuses_what_no_utc_datetime_can_hold_as_a_value_error(text):
+    from sandbox.clock import OutOfRange
+
+    # OverflowError escaped every caller that catches bad input (ValueError) and answered 500.
+    with pytest.raises(OutOfRange, match="outside the years 0001-9999"):
+        parse_instant(text)
+
+
+def test_a_realtime_clock_stops_at_the_latest_instant_instead_of_overflowing(monkeypatch):
+    from sandbox.clock import LATEST
+
+    ticks = iter([100.0, 100.0, 1e9])
+    monkeypatch.setattr("sandbox.clock.time.monotonic", lambda: next(ticks))
+    clock = Clock(datetime(9997, 12, 30, tzinfo=timezone.utc), REALTIME, speed=10000)
+    assert clock.now() < LATEST
+    assert clock.now() == LATEST  # ~10^13 virtual seconds later: past year 9999 without the stop
+
+
+def test_each_new_realtime_tenant_starts_at_the_start_time_when_it_is_created(monkeypatch):
+    from sandbox.settings import Settings
+    from sandbox.tenancy import TenantRegistry
+
+    wall = {"now": 100.0}
+    monkeypatch.setattr("sandbox.clock.time.monotonic", lambda: wall["now"])
+    registry = TenantRegistry(Settings(clock_mode=REALTIME, start_time=START, speed=60), lambda tenant, s: None)
+    first = registry.lookup("first")
+    wall["now"] += 60  # a wall minute: an hour at x60
+    second = registry.lookup("second")
+    assert iso(first.now()) == "2026-01-15T16:00:00Z"
+    assert second.now() == START  # not where a clock started with the process would be by now
