@@ -15,7 +15,7 @@ import json
 from collections import deque
 from dataclasses import dataclass, field, fields
 
-from .clock import Clock, Timeline, parse_instant
+from .clock import Clock, Timeline, check_clock_range, parse_instant
 from .ids import IdFactory
 
 
@@ -111,12 +111,15 @@ class Tenant:
         }
 
     def import_(self, document: dict) -> None:
-        """Replace this tenant's world by an exported one; raises ValueError when malformed."""
+        """Replace this tenant's world by an exported one, checked first (``world.tenant_export``).
+
+        Every part is built aside and swapped in only once all are built, so a ValueError (a
+        malformed document the checks let through) leaves the tenant exactly as it was."""
         try:
             state = TenantState.from_json(document["state"])
             ids = IdFactory(self.ids.seed, self.key, document["ids"]["counter"], document["ids"]["rng"])
             timeline = Timeline.from_export(document.get("timeline", {}))
-            moment = parse_instant(document["clock"]["now"])
+            moment = check_clock_range(parse_instant(document["clock"]["now"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not an exported tenant state: {exc}") from exc
         self.state, self.ids, self.timeline = state, ids, timeline

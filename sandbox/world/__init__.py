@@ -1,7 +1,9 @@
 """A tenant's starting world: generated from ``--seed``, or loaded from a YAML fixture.
 
 Both sources produce the same *world document* (the fixture format shown in the README), and
-``apply_world`` builds it through the same setup service the control plane uses. The one thing a
+``apply_world`` builds it through the same setup service the control plane uses. A third source, a
+tenant's own export coming back through ``PUT /_sandbox/state``, is checked by ``tenant_export``
+before the tenant takes it as it is (nothing is rebuilt). The one thing a
 reader might get wrong: leads in a world document may carry ``status`` and ``createdAt`` (a lived-in
 world), which the public create endpoint never accepts; ``apply_world`` records a submission for
 every lead past ``new`` so the lead and its submissions agree.

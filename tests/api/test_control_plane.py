@@ -47,7 +47,16 @@ def test_export_import_round_trip_is_exact(client):
 def test_import_of_garbage_is_a_400_not_a_500(client):
     err = error(client.put("/_sandbox/state", json={"state": {"nope": 1}, "ids": {}, "clock": {}}),
                 400, "VALIDATION_ERROR")
-    assert err["details"][0].startswith("body: not an exported tenant state")
+    assert {"version: is required", "ids.counter: is required", "state.nope: is not an allowed field",
+            "state.leads: is required"} <= set(err["details"])
+
+
+def test_settings_refuse_unknown_fields_each_named_and_store_nothing(client):
+    before = data(client.get("/_sandbox/settings"))
+    err = error(client.patch("/_sandbox/settings", json={"smsProvider": "twilio", "colour": "red", "smsprovider": 1}),
+                400, "VALIDATION_ERROR")
+    assert err["details"] == ["colour: is not an allowed field", "smsprovider: is not an allowed field"]
+    assert data(client.get("/_sandbox/settings")) == before
 
 
 def test_reset_restores_the_seed_world(client):
