@@ -159,9 +159,14 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
         if not text.strip():
             return None
         try:
-            return untrusted_json.loads(text)
+            body = untrusted_json.loads(text)
         except untrusted_json.UntrustedJSONError as exc:
             raise InvalidRequest([f"body: {exc}"])
+        if body is None and not self._nullable:
+            # A JSON ``null`` is a body, not a missing one: connexion would hand the handler ``{}``
+            # for an optional body (an admin key was issued for ``null``).
+            raise InvalidRequest([f"body: must be {_describe(self._schema.get('type', 'object'))}, not null"])
+        return body
 
     def _validate(self, body):
         if body is None:

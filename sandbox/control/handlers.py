@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from .. import scenarios, webhooks
+from .. import __version__, scenarios, webhooks
 from ..api.render import ok, tenant
 from ..services import recordings, setup, tenant_admin, time_control
 from ..tenancy import SCOPE_KEY
@@ -50,6 +50,11 @@ async def advance_clock(body):
 
 async def list_scenarios():
     return ok({"scenarios": scenarios.as_json()})
+
+
+async def get_sandbox_info():
+    strict = _registry().settings.strict
+    return ok({"service": "leadsail-sandbox", "version": __version__, "mode": "strict" if strict else "open"})
 
 
 async def get_journal(limit=50):

@@ -24,6 +24,7 @@ from . import events, outbox, webhook_signing
 
 CAMPAIGN_CODE = re.compile(r"^[A-Z0-9]{2,5}$")
 DNC_CHANNELS = ("phone", "sms", "email")
+MAX_GAP_MINUTES = 366 * 24 * 60   # the clock keeps two years of headroom (clock.py) for this gap
 FIRST_ACTIONS = ("deliver_immediately", "human_review", "voice_ai", "sms_ai", "webhook")
 
 DEFAULT_WEBHOOKS = {"url": None, "events": {}, "headers": {}, "retryAttempts": 3, "timeoutSeconds": 30,
@@ -231,10 +232,11 @@ def _campaign_problems(tenant, code: str, doc: dict, config: dict) -> list[str]:
             problems.append(f"autoDialer.operatingHours.{key}: must be HH:MM (24-hour)")
     if any(day not in WEEKDAYS for day in hours.get("days", [])):
         problems.append("autoDialer.operatingHours.days: must be among " + ", ".join(WEEKDAYS))
-    for key in ("minGapMinutes", "maxAttempts"):
-        if not isinstance(dialer.get(key), int) or dialer[key] < (1 if key == "maxAttempts" else 0):
-            problems.append(f"autoDialer.{key}: must be a non-negative integer" if key == "minGapMinutes"
-                            else "autoDialer.maxAttempts: must be an integer of at least 1")
+    # Bounded above too: a gap is added to instants, and a gap past the clock's range was a 500.
+    for key, low, high in (("minGapMinutes", 0, MAX_GAP_MINUTES), ("maxAttempts", 1, 1000)):
+        value = dialer.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems.append(f"autoDialer.{key}: must be an integer between {low} and {high}")
     mix = config.get("outcomeMix") or {}
     from ..scenarios import CALL_OUTCOMES
     bad = [k for k in mix if k not in CALL_OUTCOMES]
