@@ -1,5 +1,5 @@
 """Composition root: settings → tenant registry → connexion app with both specs → direct route
-→ request limits → ASGI wrapper.
+→ request limits → served specs → ASGI wrapper.
 
 ``openapi.yaml`` (the public contract) is mounted at ``/`` (its paths carry ``/api/v1``), the
 control plane's ``control/control.yaml`` at ``/_sandbox``. ``api.request_limits`` checks the key,
@@ -30,6 +30,7 @@ from . import simulation
 from .api import envelope, framework_speedups
 from .api.direct_route import DirectRoute
 from .api.request_limits import RequestLimits, RouteTable
+from .api.served_specs import ServedSpecs
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
 from .errors import SandboxError
@@ -271,7 +272,7 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     routes.add_spec(public)
     routes.add_spec(control, "/_sandbox")
     limits = RequestLimits(direct or app, routes, settings.max_body_bytes, settings.max_import_bytes)
-    wrapped = SandboxASGI(limits, registry)
+    wrapped = SandboxASGI(ServedSpecs(limits, {"": public, "/_sandbox": control}), registry)
     wrapped.direct_route = direct
     wrapped.connexion_app = app
     wrapped.unresolved = resolvers[0].missing + resolvers[1].missing

@@ -1,5 +1,7 @@
 """The app as a whole: every operation of both specs has a handler; no route escapes the envelope."""
 
+import yaml
+
 from sandbox.app import create_app
 from sandbox.settings import Settings
 
@@ -48,3 +50,15 @@ def test_generation_one_is_collected_between_bursts_of_requests_only():
     assert gc.get_count()[1] > 0
     assert collect_when_idle(last_request_at=stopwatch() - IDLE_SECONDS - 0.1) is True
     assert gc.get_count()[1] == 0
+
+
+def test_the_served_specs_are_the_documents_with_their_components_intact(client):
+    """Client generators read the served spec: inlined $refs gave them hundreds of anonymous models."""
+    from sandbox.app import PUBLIC_SPEC, load_control_spec, load_spec
+
+    for path, expected in (("/openapi.json", load_spec(PUBLIC_SPEC)), ("/_sandbox/openapi.json", load_control_spec())):
+        served = client.get(path)
+        assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+        assert served.json() == expected
+        assert '"$ref":"#/components/' in served.text
+    assert yaml.safe_load(client.get("/openapi.yaml").text) == load_spec(PUBLIC_SPEC)
