@@ -9,8 +9,12 @@
   ``campaignId`` on deliver is a 404). The failure is dropped only when re-reading the created record
   itself answers 200 — the availability the check is about is still verified, by that re-read.
 
+* ``missing_key_refused``: stands in for schemathesis' ``ignored_auth`` against a sandbox in *open*
+  mode, where any non-empty key opens a tenant by design, so "an invalid key is refused" cannot apply.
+  It runs the same probes and keeps only the half that can: a request *without* a key must be refused.
+
 The one thing a reader might get wrong: ``schemathesis.check`` registers globally, for every schema in
-the process (pytest included); the check does nothing unless a run of this suite is active.
+the process (pytest included); the checks do nothing unless a run of this suite is active.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from collections.abc import Callable
 
 import schemathesis
 from schemathesis.core.failures import Failure
+from schemathesis.openapi.checks import AuthScenario, IgnoredAuth
+from schemathesis.specs.openapi.checks import get_security_parameters, ignored_auth
 
 # Wording of schema violations, as the LeadSail error details phrase them ("<field>: <reason>").
 SCHEMA_WORDING = ("must be a", "must be an", "is required", "must match", "is not an allowed field",
                   "must be one of", "must be at least", "must be at most", "must have at", "must be a valid")
 
-_active = {"on": False}
+_active = {"on": False, "open_sandbox": False}
+_confirmed: set[str] = set()     # operations whose missing-key probe was refused (one probe per operation)
 
 
 class RefusedAsInvalid(Failure):
@@ -34,8 +41,10 @@ class RefusedAsInvalid(Failure):
     kind_title = "Schema-valid request refused for its shape"
 
 
-def activate(on: bool) -> None:
+def activate(on: bool, open_sandbox: bool = False) -> None:
     _active["on"] = on
+    _active["open_sandbox"] = on and open_sandbox
+    _confirmed.clear()
 
 
 @schemathesis.check
@@ -54,6 +63,30 @@ def positive_data_not_refused_for_shape(ctx, response, case):
     if shape:
         raise RefusedAsInvalid(operation=case.operation.label,
                                message="A request valid against the schema was refused as invalid: " + "; ".join(shape))
+    return None
+
+
+@schemathesis.check
+def missing_key_refused(ctx, response, case):
+    """``ignored_auth`` without its invalid-key half, for an open-mode sandbox (enabled in its place).
+
+    The built-in probes a 2xx case twice, without the key and then with an invalid one, and stops
+    at the first that is not refused. Here only the first probe's failure counts; the second's
+    (an invalid key accepted) is what open mode does by design. Once an operation refused the
+    missing key it is not probed again, as ``ignored_auth`` does for a confirmed operation."""
+    if not _active["open_sandbox"] or not 200 <= response.status_code < 300:
+        return None
+    label = case.operation.label
+    enforced = ctx.auth_enforced_operations if ctx.auth_enforced_operations is not None else _confirmed
+    if label in enforced or not get_security_parameters(case.operation):
+        return None
+    try:
+        ignored_auth(ctx, response, case)
+    except IgnoredAuth as failure:
+        if failure.scenario == AuthScenario.NO_AUTH:
+            raise
+        if failure.scenario == AuthScenario.INVALID_AUTH:
+            enforced.add(label)  # the missing-key probe came first and was refused
     return None
 
 

@@ -28,6 +28,9 @@ from .safety import Guard
 from .target import Target
 
 DEFAULT_MAX_EXAMPLES = 20
+OPEN_MODE_SKIP = ("ignored_auth (invalid key) skipped: the sandbox runs in open mode, where any non-empty key "
+                  "opens its own tenant by design; a missing key is still checked (missing_key_refused). "
+                  "Start it with --strict and an issued key to check both")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--api-key", default=os.environ.get("LEADSAIL_API_KEY"),
                    help="X-API-Key to test with (default: $LEADSAIL_API_KEY)")
     p.add_argument("--profile", choices=sorted(PROFILES),
-                   help="full (default on loopback) or safe (default elsewhere): see README 'Contract suite'")
+                   help="full (default on loopback) or safe (default elsewhere): see docs/contracts.md")
     p.add_argument("--allow-full-on-remote", action="store_true",
                    help="allow --profile full against a non-loopback host (real calls, texts, deliveries)")
     p.add_argument("--spec", type=Path, help="OpenAPI file (default: the repository's openapi.yaml)")
@@ -80,11 +83,17 @@ def run(args: argparse.Namespace, out=None, err=None) -> RunResult:
     guard = Guard(profile, ops)
     target = Target(args.base_url, args.api_key, header, guard, args.request_timeout)
     result = RunResult(args.base_url, profile.name, seed, args.max_examples, sandbox=target.is_sandbox)
+    open_sandbox = result.sandbox and target.sandbox_mode == "open"
+    if open_sandbox:
+        result.skipped_checks.append(OPEN_MODE_SKIP)
 
     def progress(line: str) -> None:
         print(f"[leadsail-contracts] {line}", file=err, flush=True)
 
-    progress(f"{args.base_url}: profile {profile.name}, seed {seed}, sandbox {'yes' if result.sandbox else 'no'}")
+    kind = f"yes, {target.sandbox_mode} mode" if target.sandbox_mode else "yes" if result.sandbox else "no"
+    progress(f"{args.base_url}: profile {profile.name}, seed {seed}, sandbox {kind}")
+    for line in result.skipped_checks:
+        progress(line)
     plain_get = next(op.path for op in ops if op.method == "GET" and "{" not in op.path)
     result.fatal = target.preflight(plain_get)
     try:
@@ -92,7 +101,7 @@ def run(args: argparse.Namespace, out=None, err=None) -> RunResult:
             options = fuzz.FuzzOptions(base_url=args.base_url, api_key=args.api_key, profile=profile, seed=seed,
                                        max_examples=args.max_examples, rate_limit=args.rate_limit,
                                        include=args.include, exclude=args.exclude, phases=args.phases,
-                                       request_timeout=args.request_timeout)
+                                       request_timeout=args.request_timeout, open_sandbox=open_sandbox)
             fuzz.run(raw, options, guard, result, lambda path: target.client.get(path).status_code, progress)
         if not args.no_journeys and result.fatal is None:
             progress("journeys ...")

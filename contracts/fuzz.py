@@ -45,6 +45,7 @@ class FuzzOptions:
     exclude: list[str] = field(default_factory=list)
     phases: tuple[str, ...] = ALL_PHASES
     request_timeout: float = 10.0
+    open_sandbox: bool = False          # a sandbox in open mode: ignored_auth gives way to missing_key_refused
 
 
 class UnknownOperation(Exception):
@@ -84,6 +85,10 @@ def build_config(options: FuzzOptions, raw: dict, selected: set[str]) -> schemat
         "auth": {"openapi": {scheme: {"api_key": options.api_key}}},
         "operations": [{"include-operation-id": op, "rate-limit": rate} for op in sorted(selected)] if rate else [],
     }
+    if options.open_sandbox:
+        # Every non-empty key opens a tenant there, by design: the invalid-key probe cannot pass.
+        # checks.missing_key_refused runs the missing-key half instead.
+        data["checks"]["ignored_auth"] = {"enabled": False}
     if options.profile.pins:
         # Negative steps of a sequence mostly break a pin and would be drawn only to be thrown away
         # (slow, and nothing is lost: the unit phases send the negative data the pins allow).
@@ -115,7 +120,7 @@ def run(raw: dict, options: FuzzOptions, guard: Guard, result: RunResult,
     schema.hook("filter_failure")(checks.resource_filter(read))
 
     started = time.monotonic()
-    checks.activate(True)
+    checks.activate(True, open_sandbox=options.open_sandbox)
     try:
         with guarded_transport(guard):
             for event in from_schema(schema).execute():

@@ -24,6 +24,8 @@ def render(result: RunResult, spec_path: str, version: str) -> str:
     out = [f"leadsail-contracts {version} → {result.base_url}   profile {result.profile}   seed {result.seed}   "
            f"max-examples {result.max_examples}   sandbox {'yes' if result.sandbox else 'no'}",
            f"spec {spec_path}", ""]
+    if result.skipped_checks:
+        out += result.skipped_checks + [""]
     if result.fatal:
         out += [f"FATAL  {result.fatal}", ""]
     if result.operations:
@@ -71,10 +73,11 @@ def render(result: RunResult, spec_path: str, version: str) -> str:
 
 def write_junit(result: RunResult, path: Path) -> None:
     root = ET.Element("testsuites", name="leadsail-contracts")
-    ops = ET.SubElement(root, "testsuite", name="operations", tests=str(len(result.operations)),
+    ops = ET.SubElement(root, "testsuite", name="operations",
+                        tests=str(len(result.operations) + len(result.skipped_checks)),
                         failures=str(sum(op.checks_failed > 0 for op in result.operations.values())),
                         errors=str(sum(bool(op.errors) for op in result.operations.values())),
-                        time=f"{result.fuzz_seconds:.3f}")
+                        skipped=str(len(result.skipped_checks)), time=f"{result.fuzz_seconds:.3f}")
     for op in result.operations.values():
         case = ET.SubElement(ops, "testcase", classname="operations", name=op.label)
         ET.SubElement(case, "system-out").text = (f"{op.operation_id}: {op.checks_run} checks, {op.checks_passed} passed, "
@@ -95,6 +98,9 @@ def write_junit(result: RunResult, path: Path) -> None:
                 f"{j.detail}\n\n{j.curl}"
         elif j.status == "skipped":
             ET.SubElement(case, "skipped", message=j.detail)
+    for line in result.skipped_checks:
+        name = line.split(" skipped:", 1)[0]
+        ET.SubElement(ET.SubElement(ops, "testcase", classname="checks", name=name), "skipped", message=line)
     if result.fatal:
         ET.SubElement(ET.SubElement(ops, "testcase", classname="run", name="run"), "error", message=result.fatal)
     ET.indent(root)

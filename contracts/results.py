@@ -67,6 +67,7 @@ class RunResult:
     journeys: list[JourneyResult] = field(default_factory=list)
     fatal: str | None = None
     warnings: list[str] = field(default_factory=list)
+    skipped_checks: list[str] = field(default_factory=list)   # checks that cannot apply to this target, and why
     fuzz_seconds: float = 0.0
     journey_seconds: float = 0.0
 

@@ -3,8 +3,8 @@
 Every request names its operation by the spec's path template, so the run's guard (``safety.py``)
 judges journeys exactly as it judges the fuzzer. Time is the one thing a journey cannot get from the
 public API alone: ``wait`` sleeps against a real deployment, and against a sandbox advances the
-sandbox's clock instead (``POST /_sandbox/clock/advance``), which is what makes a manual-clock sandbox
-finish a call in milliseconds. The one thing a reader might get wrong: a sandbox is recognised by
+sandbox's clock instead (``POST /_sandbox/clock/advance``, which moves a manual or a real-time clock),
+which is what finishes a call in milliseconds and moves a sandbox outside calling hours into them. The one thing a reader might get wrong: a sandbox is recognised by
 *probing* ``GET /_sandbox/scenarios`` (a read, harmless anywhere), not by the host being local — a
 shared sandbox on a remote host is still a sandbox, and a local staging copy of the service is not.
 """
@@ -32,6 +32,7 @@ class Target:
         self.statuses: dict[str, Counter] = {}   # per operation label, for the report's 2xx coverage
         self.last_curl = ""
         self._sandbox: bool | None = None
+        self._sandbox_mode: str | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -80,6 +81,18 @@ class Target:
             except (httpx.HTTPError, ValueError, AttributeError):
                 self._sandbox = False
         return self._sandbox
+
+    @property
+    def sandbox_mode(self) -> str | None:
+        """``open`` or ``strict``, as a sandbox says on ``GET /_sandbox/info``; None when the target is
+        not a sandbox or does not say (a sandbox older than that endpoint)."""
+        if self._sandbox_mode is None and self.is_sandbox:
+            try:
+                mode = self.client.get("/_sandbox/info").json().get("data", {}).get("mode")
+            except (httpx.HTTPError, ValueError, AttributeError):
+                mode = None
+            self._sandbox_mode = mode if mode in ("open", "strict") else ""
+        return self._sandbox_mode or None
 
     def sandbox(self, method: str, path: str, body: Any = None) -> httpx.Response:
         """A control-plane request; only sandbox-only journeys and ``wait`` use it."""

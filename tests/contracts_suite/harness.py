@@ -1,7 +1,8 @@
 """A sandbox on a real local port, optionally broken on purpose, for running the contract suite against.
 
 ``serve(breakage)`` starts ``sandbox.app.create_app`` (strict mode, one issued key, response
-validation off as in production) under uvicorn in a background thread and yields its base URL;
+validation off as in production; ``strict=False`` and other ``Settings`` fields for a sandbox as
+``leadsail-sandbox`` starts it by default) under uvicorn in a background thread and yields its base URL;
 ``breakage`` is an ASGI middleware factory wrapped around the app, so the suite sees exactly what a
 client of a broken deployment would see. The one thing a reader might get wrong: the middlewares
 buffer the whole response and rewrite it after the sandbox produced a correct one — the sandbox is
@@ -107,8 +108,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(wrap: Callable | None = None) -> Iterator[str]:
-    app = create_app(Settings(strict=True, admin_key=ADMIN))
+def serve(wrap: Callable | None = None, *, strict: bool = True, **settings) -> Iterator[str]:
+    app = create_app(Settings(strict=strict, admin_key=ADMIN, **settings))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, host="127.0.0.1", port=port,
                                            log_level="error", access_log=False, lifespan="on"))
@@ -120,9 +121,10 @@ def serve(wrap: Callable | None = None) -> Iterator[str]:
         while not server.started:
             assert thread.is_alive() and time.monotonic() < deadline, "the sandbox did not start"
             time.sleep(0.02)
-        issued = httpx.post(f"{base}/_sandbox/admin/keys", headers={"X-Admin-Key": ADMIN},
-                            json={"key": KEY, "label": "contracts suite"})
-        assert issued.status_code == 200, issued.text
+        if strict:  # in open mode KEY opens a tenant like any other key
+            issued = httpx.post(f"{base}/_sandbox/admin/keys", headers={"X-Admin-Key": ADMIN},
+                                json={"key": KEY, "label": "contracts suite"})
+            assert issued.status_code == 200, issued.text
         yield base
     finally:
         server.should_exit = True
