@@ -102,6 +102,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in COMMANDS:  # `leadsail-sandbox clock advance 15m`: drive a running sandbox
         return run_command(argv)
+    if argv and argv[0] == "listen":  # `leadsail-sandbox listen --forward-to URL`: webhooks to a laptop
+        from .listen import main as listen
+
+        return listen(argv[1:])
     # connexion imports starlette.testclient when it is imported (for its own test helpers), and
     # starlette warns there that its test client wants httpx2: a StarletteDeprecationWarning printed
     # above every banner, about a test client the sandbox never uses. Silenced for that message only,

@@ -1,9 +1,12 @@
 """Control-plane handlers of the webhooks area (``paths/webhooks.yaml``): deliveries, replay, test
-events, fault switches, the built-in sink and strict mode's webhook policy.
+events, fault switches, the built-in sink, the listener's long poll and results, and strict mode's
+webhook policy.
 
 Thin like the others. The one thing a reader might get wrong: replay and test events send *now*
 and await the answer (that is their point), unlike every event, which only queues a delivery and
-leaves on the clock; and the sink handlers use no key, so they must never touch a tenant.
+leaves on the clock; the listener's poll awaits only a wake-up, never domain work (each look at
+the state is one synchronous ``listener.collect``); and the sink handlers use no key, so they
+must never touch a tenant.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from connexion import request
 
 from .. import webhooks
 from ..api.render import ok, tenant
+from ..clock import stopwatch
 from ..errors import ValidationFailed
-from ..services import events, outbox
+from ..services import events, listener, outbox
+from ..tenancy import SCOPE_KEY
 
 _BODILESS = (204, 205, 304)
+_EVENT_NAMES = events.EVENT_NAMES  # the poll's ``events`` parameter shadows the module there
 
 
 def _sender() -> webhooks.WebhookSender:
@@ -39,6 +45,9 @@ async def get_webhook_delivery(delivery_id):
 async def replay_webhook_delivery(delivery_id):
     current = tenant()
     delivery, number = outbox.replay(current, delivery_id)
+    if delivery["kind"] == outbox.LISTEN_KIND:
+        listener.replay(current, delivery)  # the listener's next poll takes it; nothing to await here
+        return ok(outbox.get_delivery(current, delivery_id))
     _effects, task = webhooks.start_attempt(current, delivery_id, number, "replay")
     await webhooks.wait_for(task, delivery["timeoutSeconds"])
     return ok(outbox.get_delivery(current, delivery_id))
@@ -59,6 +68,32 @@ async def get_webhook_faults():
 
 async def put_webhook_faults(body):
     return ok(outbox.set_faults(tenant(), body))
+
+
+async def listen_for_webhooks(after=None, wait_seconds=25, events=None):
+    current = tenant()
+    registry = request.scope[SCOPE_KEY]
+    hub = listener.connect(current, listener.parse_events(events, _EVENT_NAMES))
+    try:
+        deadline = stopwatch() + wait_seconds
+        while True:
+            # Looked up again each time: a reset or an import during the wait replaces the tenant.
+            current = registry.lookup(current.key, create=False) or current
+            batch = listener.collect(current, hub, after)
+            remaining = deadline - stopwatch()
+            if batch["deliveries"] or remaining <= 0:
+                return ok(batch)
+            woken = hub.waiter()
+            try:  # an event wakes it; the recheck catches retries the clock made due
+                await asyncio.wait({woken}, timeout=min(remaining, listener.RECHECK_SECONDS))
+            finally:
+                hub.forget(woken)
+    finally:
+        listener.disconnect(hub)
+
+
+async def report_listen_result(delivery_id, body):
+    return ok(listener.record_result(tenant(), delivery_id, body))
 
 
 async def receive_sink(name, status=200, delay_ms=0):

@@ -16,7 +16,9 @@ README gap 56 and hand a delivery to the outbox. When fired:
 
 Precedence (gap 56): a campaign with ``inheritFromTenant: false`` uses only its own config; with
 ``true`` (the default) the campaign's own url and headers win for each event it subscribes, and the
-tenant's config serves the rest. At most one delivery per event and target.
+tenant's config serves the rest. At most one delivery per event and target. While
+``leadsail-sandbox listen`` is connected, each event also gets one delivery to the listener
+(``services/listener.py``), configured URL or not, with the headers the URL delivery would carry.
 
 The one thing a reader might get wrong: ``emit`` receives the engine's *live* dicts; the payload is
 built at once (the outbox snapshots it), so a later change to the lead never alters a webhook
@@ -29,7 +31,7 @@ import re
 
 from ..clock import iso
 from ..errors import refuse_if
-from . import outbox
+from . import listener, outbox
 
 LEAD_EVENTS = ("lead.queued", "lead.processed", "lead.delivered", "lead.disqualified", "lead.failed",
                "lead.first_submission_action")
@@ -102,11 +104,15 @@ def resolve_target(tenant, event: str, campaign_id: str | None) -> dict | None:
 
 def _send(tenant, event: str, payload: dict, campaign_id: str | None, lead_id: str | None) -> None:
     target = resolve_target(tenant, event, campaign_id)
-    if target is None:
-        return
-    outbox.enqueue(tenant, kind="webhook", url=target["url"], payload=payload, headers=target["headers"],
-                   timeout_seconds=target["timeoutSeconds"], retry_attempts=target["retryAttempts"],
-                   event=event, lead_id=lead_id, campaign_id=campaign_id, source=target["source"])
+    if target is not None:
+        outbox.enqueue(tenant, kind="webhook", url=target["url"], payload=payload, headers=target["headers"],
+                       timeout_seconds=target["timeoutSeconds"], retry_attempts=target["retryAttempts"],
+                       event=event, lead_id=lead_id, campaign_id=campaign_id, source=target["source"])
+    if listener.connected(tenant):
+        target = target or {"headers": {}, "retryAttempts": DEFAULT_RETRY_ATTEMPTS,
+                            "timeoutSeconds": DEFAULT_TIMEOUT_SECONDS}
+        listener.offer(tenant, event, payload, headers=target["headers"], retry_attempts=target["retryAttempts"],
+                       timeout_seconds=target["timeoutSeconds"], lead_id=lead_id, campaign_id=campaign_id)
 
 
 # --- the hooks ------------------------------------------------------------------------------------

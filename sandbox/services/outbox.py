@@ -9,6 +9,10 @@ and hands the request to the async sender (``sandbox/webhooks``); the sender's c
 ``30 s · 2^k`` after the failed attempt *started* (k = retries already made), or — when the
 configured retries are used — marks it ``failed`` (kept; ``replay`` starts a new series).
 
+Deliveries of kind ``listen`` (``services/listener.py``) go to ``leadsail-sandbox listen`` instead
+of a URL: the same records and attempts, but no job on the clock — a scheduled attempt is only
+``nextAttemptAt``, and the listener's poll starts it when it is due.
+
 The one thing a reader might get wrong: nothing here performs I/O or awaits. ``enqueue`` never
 sends, even with no delay, so a webhook never leaves inside the request that caused it; and the
 retry time is computed from the attempt's start on the tenant clock, not from when the HTTP answer
@@ -27,7 +31,8 @@ from ..webhooks.targets import TargetError, canonical_url
 from . import webhook_signing
 
 ATTEMPT_JOB = "webhook.attempt"
-KINDS = ("webhook", "sms_agent", "first_submission_action", "test")
+LISTEN_KIND = "listen"           # an event's delivery to the listener (no URL, no clock job)
+KINDS = ("webhook", "sms_agent", "first_submission_action", "test", LISTEN_KIND)
 STATUSES = ("pending", "delivering", "delivered", "failed")
 TRIGGERS = ("initial", "retry", "replay", "duplicate")
 BACKOFF_BASE_SECONDS = 30
@@ -112,6 +117,8 @@ def unschedule(tenant, delivery_id: str) -> int:
 
 def _schedule(tenant, delivery: dict, due, number: int, trigger: str) -> None:
     delivery["nextAttemptAt"] = iso(due)
+    if delivery["kind"] == LISTEN_KIND:
+        return  # the listener's poll starts it once due (listener.collect)
     tenant.schedule(due, ATTEMPT_JOB, {"deliveryId": delivery["deliveryId"], "attempt": number, "trigger": trigger})
 
 
