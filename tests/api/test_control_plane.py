@@ -144,3 +144,60 @@ def test_advance_can_answer_with_a_summary(client):
     summary = data(client.post("/_sandbox/clock/advance", json={"seconds": 3600, "summary": True}))
     assert summary["ranCount"] == sum(summary["byKind"].values()) >= 2
     assert summary["byKind"]["call.end"] == 1 and "ran" not in summary
+
+
+def test_every_control_operation_types_its_answer():
+    """Typed clients of the control plane: no success answer is a generic envelope (`data` untyped)."""
+    from sandbox.app import load_control_spec
+
+    spec = load_control_spec()
+
+    def resolved(node):
+        while "$ref" in node:
+            section, name = node["$ref"].split("/")[-2:]
+            node = spec["components"][section][name]
+        return node
+
+    untyped = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            media = resolved(operation["responses"]["200"])["content"].get("application/json")
+            if media is None:
+                continue  # the recording is audio
+            data = resolved(media["schema"])["properties"]["data"]
+            if not ({"$ref", "oneOf", "enum", "properties"} & set(data)):
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []
+
+
+def test_the_job_kinds_of_a_clock_move_are_the_timeline_job_kinds():
+    from sandbox.app import load_control_spec
+
+    schemas = load_control_spec()["components"]["schemas"]
+    assert schemas["JobKind"]["enum"] == schemas["TimelineJob"]["properties"]["kind"]["enum"]
+
+
+def test_world_reads_conform_to_their_schemas(client):
+    # Response validation is on: a 200 here means the answer matched its schema.
+    campaigns = data(client.get("/_sandbox/campaigns"))["campaigns"]
+    assert data(client.get(f"/_sandbox/campaigns/{campaigns[0]['campaign']['campaignId']}"))["config"]
+    assert data(client.get("/_sandbox/phone-numbers"))["phoneNumbers"]
+    assert data(client.get("/_sandbox/voice-agents"))["voiceAgents"]
+    assert data(client.get("/_sandbox/sms-agents"))["smsAgents"]
+    assert data(client.get("/_sandbox/webhooks/faults")) == {"duplicate": False, "outOfOrder": False,
+                                                              "extraDelaySeconds": 0}
+    assert data(client.get("/_sandbox/info"))["mode"] == "open"
+    error(client.get("/_sandbox/info?verbose=1"), 400, "VALIDATION_ERROR")
+    assert data(client.get(f"/_sandbox/leads/{first_lead_id(client)}/dnc"))["createdAt"] is None  # no record
+
+
+def test_admin_answers_conform_to_their_schemas():
+    app = create_app(Settings(validate_responses=True, strict=True, admin_key="admin-secret"))
+    with TestClient(app, raise_server_exceptions=False) as admin:
+        admin.headers["X-Admin-Key"] = "admin-secret"
+        assert data(admin.post("/_sandbox/admin/keys", json={"key": "typed-client-key"}))["label"] is None
+        assert data(admin.get("/_sandbox/admin/keys"))["keys"] == [{"keyPrefix": "typed-cl", "label": None}]
+        assert data(admin.get("/_sandbox/admin/webhooks"))["strict"] is True
+        assert data(admin.delete("/_sandbox/admin/keys/typed-client-key")) == {"revoked": True}
