@@ -169,3 +169,10 @@ def test_running_outside_pytest():
         assert sb.api.get(f"/api/v1/leads/{lead_id}").status_code == 200
         server, thread = sb.server, "leadsail-sandbox:" + sb.base_url.rsplit(":", 1)[1]
     assert not server.running and thread not in {t.name for t in threading.enumerate()}  # stopped and joined
+
+
+def test_the_readme_shows_the_example_these_tests_run():
+    """The README's pytest example is the file the plugin test runs, character for character."""
+    root = Path(__file__).resolve().parents[2]
+    example = (root / "tests" / "devtools" / "readme_example.py").read_text().rstrip("\n")
+    assert f"```python\n{example}\n```" in (root / "README.md").read_text()
