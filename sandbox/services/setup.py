@@ -194,10 +194,14 @@ def _webhook_problems(hooks, where: str) -> list[str]:
     for key in ("enabled", "inheritFromTenant"):
         if key in hooks and not isinstance(hooks[key], bool):
             problems.append(f"{where}.{key}: must be a boolean (true or false)")
+    # A key given as null would be merged in as null, and every later read of it fails: refuse it.
     for key, low, high in (("retryAttempts", 1, 10), ("timeoutSeconds", 1, 120)):
         value = hooks.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+        if key in hooks and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
             problems.append(f"{where}.{key}: must be an integer between {low} and {high}")
+    for key in ("events", "headers"):
+        if key in hooks and hooks[key] is None:
+            problems.append(f"{where}.{key}: must be an object")
     problems += events.event_map_problems(hooks.get("events"), f"{where}.events")
     problems += events.header_problems(hooks.get("headers"), f"{where}.headers")
     return problems

@@ -4,12 +4,15 @@
 ``GET /_sandbox/state`` answered) or with every problem, each worded ``"<path>: <reason>"``. Two
 passes. The *schema* pass validates against ``TenantExport`` of the control spec, and each public
 record (lead, submission, interaction, file, campaign, client, field) against the public contract's
-schema its ``x-public-schema`` names: the public API serves these records as they are stored, so one
-that breaks its contract would break every later read of it. The *consistency* pass checks what a
-schema cannot say: records filed under their own ids, every id a record or a timeline job refers to
-present, ``lead_order`` naming each lead once, the id counter not behind an id already present, a
-usable RNG state, instants the simulation computes with inside the clock's range, and campaign and
-webhook settings through the same rules their own endpoints apply.
+schema its ``x-public-schema`` names, plus what the control spec adds to it: the public API serves
+these records as they are stored, so one that breaks its contract would break every later read of
+it. The export schemas require every field the sandbox always writes (a delivery's timeout, an
+SMS thread's agent mode, a campaign's whole webhook settings ...): much of the code reads them
+back without a default, and the control plane's answers require them all. The *consistency* pass
+checks what a schema cannot say: records filed under their own ids, every id a record or a timeline
+job refers to present, ``lead_order`` naming each lead once, the id counter not behind an id already
+present, a usable RNG state, instants the simulation computes with inside the clock's range, and
+campaign and webhook settings through the same rules their own endpoints apply.
 
 The one thing a reader might get wrong: the consistency pass runs only on a document the schema pass
 found nothing wrong with, because it reads records by the types only that pass guarantees. So a
@@ -20,6 +23,7 @@ own records are valid already, and re-importing one's own export is the common c
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import random
@@ -107,28 +111,41 @@ def _unwrap(body) -> tuple[dict | None, str, list[str]]:
 
 @functools.lru_cache(maxsize=1)
 def _validators():
-    """(TenantExport of the control spec, {collection: (nesting, validator of its public schema)})."""
+    """(TenantExport of the control spec, {collection: (nesting, validator of its records)}).
+
+    A public record (its item schema names ``x-public-schema``) is checked by the second: against
+    its public schema and whatever the item schema adds to it (an interaction's blocks, a
+    campaign's webhook settings), one record at a time, so that a record equal to the one held is
+    skipped; the first checks only that each is an object."""
     from connexion.json_schema import Draft4ResponseValidator, resolve_refs
 
     from ..app import CONTROL_SPEC, PUBLIC_SPEC, load_spec  # the composition root knows where the specs are
 
     control = resolve_refs({"components": load_spec(CONTROL_SPEC)["components"]})["components"]["schemas"]
     public = resolve_refs({"components": load_spec(PUBLIC_SPEC)["components"]})["components"]["schemas"]
+    export = copy.deepcopy(control["TenantExport"])
     records = {}
-    for name, collection in control["TenantState"]["properties"].items():
-        nesting, items = 1, collection.get("additionalProperties")
-        while isinstance(items, dict) and "x-public-schema" not in items and "additionalProperties" in items:
-            nesting, items = nesting + 1, items["additionalProperties"]  # files: leadId → fileKey → File
+    for name, collection in export["properties"]["state"]["properties"].items():
+        nesting, holder = 1, collection
+        while isinstance(holder.get("additionalProperties"), dict) \
+                and "x-public-schema" not in holder["additionalProperties"] \
+                and "additionalProperties" in holder["additionalProperties"]:
+            nesting, holder = nesting + 1, holder["additionalProperties"]  # files: leadId → fileKey → File
+        items = holder.get("additionalProperties")
         if isinstance(items, dict) and "x-public-schema" in items:
             # The response flavour: stored records are what reads answer (nullable, no writeOnly).
-            records[name] = (nesting, Draft4ResponseValidator(public[items["x-public-schema"]], format_checker=FORMATS))
-    return Draft4ResponseValidator(control["TenantExport"], format_checker=FORMATS), records
+            added = {key: value for key, value in items.items() if key != "x-public-schema"}
+            schema = {"allOf": [public[items["x-public-schema"]], added]}
+            records[name] = (nesting, Draft4ResponseValidator(schema, format_checker=FORMATS))
+            holder["additionalProperties"] = {"type": "object"}
+    return Draft4ResponseValidator(export, format_checker=FORMATS), records
 
 
 def _public_record_problems(document, prefix: str, public: dict, live: TenantState):
-    """Each public record against its public schema, except one equal to the record the tenant
-    holds now under that key: the tenant's records are valid already (reads answer them), and
-    re-importing a tenant's own export, the common case, then costs a comparison per record."""
+    """Each public record against its public schema (and what the export adds to it), except one
+    equal to the record the tenant holds now under that key: the tenant's records are valid already
+    (reads answer them), and re-importing a tenant's own export, the common case, then costs a
+    comparison per record."""
     state = document.get("state") if isinstance(document, dict) else None
     if not isinstance(state, dict):
         return
@@ -277,12 +294,11 @@ class _Consistency:
             path = ["state", "interactions", int_id]
             self._need(path + ["leadId"], record.get("leadId"), "leads")
             self._need(path + ["campaignId"], record.get("campaignId"), "campaigns")
-            # The public shape leaves these optional; the simulation reads them on every call / text.
-            block, needed = {"call": ("call", ("source", "direction")), "sms": ("sms", ("agentMode",))}.get(
-                record.get("type"), (None, ()))
-            if block and not all(key in (record.get(block) or {}) for key in needed):
-                self.add(path + [block], f"is required on a {record['type']} interaction, with "
-                                         + ", ".join(needed))
+            # The public shape leaves the blocks optional; the simulation reads a call's on every call
+            # and a thread's on every text (the schema pass checked the fields of one that is present).
+            block = record.get("type")
+            if block in ("call", "sms") and not isinstance(record.get(block), dict):
+                self.add(path + [block], f"is required on a {block} interaction")
         for code, campaign in s["campaigns"].items():
             self._need(["state", "campaigns", code, "clientId"], campaign.get("clientId"), "clients", nullable=True)
             self._need(["state", "campaigns", code, "offerId"], campaign.get("offerId"), "offers", nullable=True)
@@ -493,6 +509,6 @@ _PAYLOADS = {
     # Not checked against state.deliveries: finished deliveries are trimmed (outbox.MAX_DELIVERIES)
     # while a duplicate attempt may still be queued, and the job skips a delivery that is gone.
     "webhook.attempt": {"deliveryId": (True, _STRING), "attempt": (True, _is(int, "an integer of at least 1", 1)),
-                        "trigger": (False, _one_of(("initial", "retry", "duplicate"), "attempt trigger"))},
+                        "trigger": (True, _one_of(("initial", "retry", "duplicate"), "attempt trigger"))},
 }
 JOB_KINDS = tuple(_PAYLOADS)

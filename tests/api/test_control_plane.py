@@ -1,5 +1,6 @@
 """The /_sandbox control plane: clock, reset, export/import, world config, journal."""
 
+import pytest
 from starlette.testclient import TestClient
 
 from sandbox.app import create_app
@@ -201,3 +202,14 @@ def test_admin_answers_conform_to_their_schemas():
         assert data(admin.get("/_sandbox/admin/keys"))["keys"] == [{"keyPrefix": "typed-cl", "label": None}]
         assert data(admin.get("/_sandbox/admin/webhooks"))["strict"] is True
         assert data(admin.delete("/_sandbox/admin/keys/typed-client-key")) == {"revoked": True}
+
+
+@pytest.mark.parametrize("key", ["retryAttempts", "timeoutSeconds", "events", "headers", "enabled"])
+def test_a_webhook_setting_given_as_null_is_refused_not_stored(client, key):
+    """Merged in as null, it turned every later read of the settings or the campaign into a 500."""
+    for path in ("/_sandbox/settings", "/_sandbox/campaigns/HXZ"):
+        send = client.patch if path.endswith("settings") else client.put
+        details = error(send(path, json={"webhooks": {key: None}}), 400, "VALIDATION_ERROR")["details"]
+        assert any(d.startswith(f"webhooks.{key}:") for d in details), details
+    assert data(client.get("/_sandbox/settings"))["webhooks"][key] is not None
+    assert data(client.get("/_sandbox/campaigns/HXZ"))

@@ -2,6 +2,8 @@
 
 Every test starts from one lived-in tenant (calls, texts, documents, files, pixels, webhooks, the
 dialer, jobs still on the timeline), so every collection of the export holds at least one record.
+The field-by-field deletion tests use a richer one (built by ``_live_richly``): each shape of
+record the code writes, a delivery with a failed and a succeeded attempt among them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import copy
 import json
 import random
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -17,9 +21,10 @@ from starlette.testclient import TestClient
 
 from sandbox import simulation
 from sandbox.app import CONTROL_SPEC, create_app
-from sandbox.settings import Settings
+from sandbox.clock import parse_instant
+from sandbox.settings import DEFAULT_START, Settings
 from sandbox.store import TenantState
-from sandbox.world import tenant_export
+from sandbox.world import generate_world, tenant_export
 from tests.conftest import data, error
 
 KEY = "import-key"
@@ -371,3 +376,331 @@ def test_random_damage_is_refused_or_leaves_a_working_tenant(lived_in):
             broken = _reads_work(client, lead_id)
             assert not broken, (what, broken)
     assert outcomes[200] >= 30 and outcomes[400] >= 30, outcomes
+
+
+# --- every field of one record of each kind, deleted in turn: refused, or a tenant that works ----
+
+class _Receiver:
+    """A local webhook receiver: ``/fail`` answers 500; any other path answers 500 to a delivery's
+    first attempt and 200 to its later ones (so one delivery holds a failed and a succeeded attempt)."""
+
+    def __init__(self):
+        seen: set = set()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                delivery = self.headers.get("webhook-id")
+                status = 500 if self.path == "/fail" or delivery not in seen else 200
+                seen.add(delivery)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ALL_EVENTS = {name: True for name in ("lead.queued", "lead.processed", "lead.delivered", "lead.disqualified",
+                                      "lead.failed", "lead.first_submission_action", "call.completed")}
+AGENT_NUMBER = "+18335645669"    # the seed SMS agent's number: threads on it are in agent mode
+RICH_PHONE = "+12125557711"
+
+
+def _live_richly(client, receiver) -> str:
+    """Drive the API to a tenant holding every kind of record, in each of the shapes the code writes;
+    returns the lead that has most of them."""
+    def lead(campaign="HXZ", submit=False, **fields):
+        body = {"campaignId": campaign, "firstName": "Jane", "lastName": "Smith",
+                "email": f"jane{fields['phone'][-4:]}@example.com", **fields}
+        return data(client.post("/api/v1/leads/submit" if submit else "/api/v1/leads", json=body))["leadId"]
+
+    data(client.patch("/_sandbox/settings", json={
+        "webhooks": {"enabled": True, "url": receiver.url("/tenant"), "events": ALL_EVENTS,
+                     "headers": {"X-Source": "import-tests"}},
+        "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+    data(client.put("/_sandbox/campaigns/U4D", json={"webhooks": {
+        "inheritFromTenant": False, "enabled": True, "url": receiver.url("/fail"), "retryAttempts": 1,
+        "events": {"lead.queued": True}}}))
+    rich = lead(phone=RICH_PHONE)
+    blocked = lead(phone="+12125557712")
+    dialled = lead("U4D", submit=True, phone="+12125557713",
+                   questionnaire=[{"key": "injury_type", "question": "Your injury?", "answer": "back"}])
+    data(client.put(f"/_sandbox/leads/{rich}/next-outcome", json={"outcome": "completed"}))
+    data(client.post("/api/v1/voice/calls/initiate", json={"leadId": rich}))
+    data(client.post("/api/v1/sms/send", json={"leadId": rich, "message": "Hi Jane!"}))
+    data(client.post("/_sandbox/sms/inbound", json={"from": RICH_PHONE, "to": AGENT_NUMBER, "text": "hello, call me?"}))
+    data(client.post("/api/v1/files", json={"leadId": rich, "fileKey": "id_card", "fileName": "id.png",
+                                            "fileType": "png", "documentUrl": "https://files.example.com/id.png"}))
+    data(client.post("/api/v1/pixels/fire", json={"leadId": rich, "pixelId": "123456789", "platform": "facebook",
+                                                  "eventName": "Lead", "eventValue": 5, "currency": "USD"}))
+    data(client.put(f"/_sandbox/leads/{blocked}/dnc", json={"channels": ["phone", "sms"], "reason": "asked"}))
+    data(client.post("/api/v1/leads/send-to-auto-dialer", json={"leadIds": [dialled]}))
+    data(client.post("/_sandbox/clock/advance", json={"seconds": 600}))
+    # Left on the timeline: a job of each kind these start.
+    data(client.put("/_sandbox/webhooks/faults", json={"duplicate": True}))
+    data(client.post("/api/v1/document-templates/send",
+                     json={"leadId": dialled, "fileKey": "retainerSigning", "campaignId": "U4D"}))
+    data(client.post("/api/v1/voice/calls/initiate", json={"leadId": lead(phone="+12125557714")}))
+    data(client.post("/api/v1/sms/send", json={"leadId": rich, "message": "Still there?"}))
+    data(client.post("/_sandbox/sms/inbound", json={"from": RICH_PHONE, "to": AGENT_NUMBER, "text": "yes"}))
+    lead(submit=True, phone="+12125557715")
+    return rich
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    """(client, the export's bytes, the rich lead's id) of a tenant holding every kind of record
+    (a seed world of three leads, so an import costs little)."""
+    fixture = tmp_path_factory.mktemp("world") / "world.yaml"
+    fixture.write_text(json.dumps(generate_world(42, parse_instant(DEFAULT_START), lead_count=3)))
+    receiver = _Receiver()
+    try:
+        with TestClient(create_app(Settings(validate_responses=True, fixture=fixture)),
+                        raise_server_exceptions=False) as client:
+            client.headers["X-API-Key"] = KEY
+            lead_id = _live_richly(client, receiver)
+            response = client.get("/_sandbox/state")
+            yield client, response.content, lead_id
+    finally:
+        receiver.close()
+
+
+def test_the_rich_tenant_holds_each_shape_of_record(rich):
+    _, raw, lead_id = rich
+    state = json.loads(raw)["data"]["state"]
+    calls = [i for i in state["interactions"].values() if i["type"] == "call"]
+    assert {"completed", "in_progress"} <= {call["status"] for call in calls}
+    assert any(i["type"] == "sms" and i["sms"]["agentMode"] for i in state["interactions"].values())
+    attempts = [a["status"] for d in state["deliveries"].values() for a in d["attempts"]]
+    assert {"failed", "succeeded"} <= set(attempts)
+    assert {"delivered", "failed", "pending"} <= {d["status"] for d in state["deliveries"].values()}
+    assert any(d["attempts"] and d["attempts"][0]["status"] == "failed" and d["attempts"][-1]["status"] == "succeeded"
+               for d in state["deliveries"].values())
+    assert {m["direction"] for m in state["sms_messages"].values()} == {"inbound", "outbound"}
+    assert any(entry["attempts"] for entry in state["dialer"].values()) and state["dnc"]
+    assert state["settings"]["webhookSecret"] and state["files"][lead_id] and state["pixel_events"]
+    kinds = {job["kind"] for job in json.loads(raw)["data"]["timeline"]["jobs"]}
+    assert {"call.answer", "sms.deliver", "sms.batch", "submission.process", "webhook.attempt",
+            "document.advance"} <= kinds
+
+
+# Objects whose keys are data, not fields (a body sent, header names, event names, outcome weights
+# ...): they are deleted whole, their entries are not each deleted in turn.
+MAPS = {"payload", "headers", "events", "outcomeMix", "userData", "params"}
+
+
+def _samples(document: dict) -> list[list]:
+    """Where one record of each kind sits: each top-level part, the first job of each kind, and of
+    each state collection the largest record (of each type, for interactions: a call's and a
+    thread's blocks differ), or the collection itself when it is one record (settings, faults)."""
+    places = [[part] for part in TOP_LEVEL[:-1]]
+    first_of_kind = {}
+    for index, job in enumerate(document["timeline"]["jobs"]):
+        first_of_kind.setdefault(job["kind"], ["timeline", "jobs", index])
+    places += first_of_kind.values()
+    for name, collection in document["state"].items():
+        if name in ("settings", "webhook_faults", "org_id"):
+            places.append(["state", name])
+            continue
+        if name == "files":
+            items = [((lead_id, key), record) for lead_id, files in collection.items() for key, record in files.items()]
+        elif isinstance(collection, list):
+            items = [((index,), record) for index, record in enumerate(collection)]
+        else:
+            items = [((key,), record) for key, record in collection.items()]
+        largest: dict = {}
+        for key, record in items:
+            kind = record.get("type") if name == "interactions" else None
+            size = len(json.dumps(record))
+            if kind not in largest or size > largest[kind][0]:
+                largest[kind] = (size, key)
+        places += [["state", name, *key] for _, key in largest.values()]
+    return places
+
+
+def _shape(node):
+    """The key paths of ``node``, list positions left out: list items of one shape are one kind."""
+    if isinstance(node, dict):
+        return frozenset((key, inner) for key, value in node.items() for inner in [_shape(value)])
+    if isinstance(node, list):
+        return frozenset(_shape(item) for item in node)
+    return None
+
+
+def _key_paths(path: list, node) -> list[list]:
+    """``path`` and the path of every field below it: into one list item of each shape (a failed
+    and a succeeded attempt, not every transcript line), not into ``MAPS``, and not into the
+    timeline's jobs (sampled by kind)."""
+    paths = [path]
+    if path == ["timeline", "jobs"] or (path[0] == "state" and path[-1] in MAPS):
+        return paths
+    if isinstance(node, dict):
+        for key, value in node.items():
+            paths += _key_paths(path + [key], value)
+    elif isinstance(node, list):
+        shapes = set()
+        for index, item in enumerate(node):
+            if isinstance(item, (dict, list)) and _shape(item) not in shapes:
+                shapes.add(_shape(item))
+                paths += _key_paths(path + [index], item)[1:]
+    return paths
+
+
+def _at(document, path: list):
+    for step in path:
+        document = document[step]
+    return document
+
+
+def _lead_reads(client, document, lead_ids):
+    answers = [client.get("/api/v1/leads", params={"limit": 100})]
+    for lead_id in lead_ids:
+        answers += [client.get(f"/api/v1/leads/{lead_id}"), client.get(f"/_sandbox/dialer/check/{lead_id}"),
+                    client.get(f"/api/v1/interactions/lead/{lead_id}")]
+    return answers + [client.get("/_sandbox/dialer/queue")]
+
+
+def _conversation_reads(client, document, lead_ids):
+    answers = [client.get(f"/api/v1/interactions/{i}") for i in document["state"]["interactions"]]
+    return answers + [client.get("/_sandbox/sms/messages"),
+                      client.post("/_sandbox/sms/inbound", json={"from": RICH_PHONE, "to": AGENT_NUMBER, "text": "ok"})]
+
+
+def _contact(client, document, lead_ids):
+    return [client.post("/api/v1/sms/send", json={"leadId": lead_ids[0], "message": "ping"}),
+            client.post("/api/v1/voice/calls/initiate", json={"leadId": lead_ids[0]})]
+
+
+def _delivery_reads(client, document, lead_ids):
+    answers = [client.get("/_sandbox/webhooks/deliveries"), client.get("/_sandbox/webhooks/faults")]
+    for delivery_id in document["state"]["deliveries"]:
+        answers += [client.get(f"/_sandbox/webhooks/deliveries/{delivery_id}"),
+                    client.post(f"/_sandbox/webhooks/deliveries/{delivery_id}/replay")]
+    return answers
+
+
+def _settings_reads(client, document, lead_ids):
+    return [client.get("/_sandbox/settings"),
+            client.patch("/_sandbox/settings", json={"webhooks": {"enabled": True}})]
+
+
+def _campaign_reads(client, document, lead_ids):
+    return [client.get("/_sandbox/campaigns"), client.get("/api/v1/campaigns"),
+            client.get("/_sandbox/voice-agents"), client.get("/_sandbox/sms-agents"),
+            client.get("/_sandbox/phone-numbers")]
+
+
+_EVERYTHING = (_settings_reads, _campaign_reads, _lead_reads, _conversation_reads, _delivery_reads, _contact)
+# What reads each part of the export (then the clock advances a day and the tenant is exported).
+_READERS = {
+    "settings": (_settings_reads, _contact, _delivery_reads),
+    "leads": (_lead_reads, _contact), "lead_order": (_lead_reads,), "submissions": (_lead_reads,),
+    "lead_submissions": (_lead_reads,), "files": (_lead_reads,), "dnc": (_lead_reads, _contact),
+    "dialer": (_lead_reads,), "forced_outcomes": (_contact,), "pixel_events": (_lead_reads,),
+    "field_library": (_lead_reads,), "clients": (_campaign_reads, _lead_reads), "offers": (_campaign_reads,),
+    "interactions": (_conversation_reads, _lead_reads, _contact), "lead_interactions": (_lead_reads,),
+    "sms_messages": (_conversation_reads,), "sms_threads": (_conversation_reads, _contact),
+    "deliveries": (_delivery_reads,), "webhook_faults": (_delivery_reads,),
+    "campaigns": (_campaign_reads, _lead_reads, _contact, _delivery_reads),
+    "campaign_config": (_campaign_reads, _lead_reads, _contact),
+    "voice_agents": (_campaign_reads, _contact), "sms_agents": (_campaign_reads, _conversation_reads),
+    "phone_numbers": (_campaign_reads, _contact, _conversation_reads), "document_templates": (_lead_reads,),
+}
+
+
+def _exercise(client, document, path: list, lead_id: str) -> list[str]:
+    """The reads (and a few writes) of the part ``path`` is in, then a day on the clock and an
+    export: each answer that is a 5xx, described. Leads read: ``lead_id``, and the lead whose
+    record ``path`` is in."""
+    readers = _READERS[path[1]] if path[0] == "state" and len(path) > 1 else _EVERYTHING
+    lead_ids = [lead_id]
+    if len(path) > 2 and path[1] in ("leads", "files", "dnc", "dialer", "forced_outcomes") and path[2] != lead_id:
+        lead_ids.append(path[2])
+    answers = [answer for reader in readers for answer in reader(client, document, lead_ids)]
+    answers += [client.post("/_sandbox/clock/advance", json={"seconds": 86400}), client.get("/_sandbox/state")]
+    return [f"{a.request.method} {a.request.url.path}: {a.status_code} {a.text[:300]}"
+            for a in answers if a.status_code >= 500]
+
+
+def test_deleting_any_field_of_any_kind_of_record_is_refused_or_harmless(rich):
+    """Each field of one record of each kind (every key path below it) deleted on its own: the
+    import refuses it with a 400, or takes it and every operation reading that kind still answers
+    without a 5xx. Catches a schema that lets through a record the code never writes."""
+    client, raw, lead_id = rich
+    exported = json.loads(raw)["data"]
+    paths = [path for place in _samples(exported) for path in _key_paths(place, _at(exported, place))]
+    assert len(paths) > 300
+    outcomes, broken = {200: 0, 400: 0}, []
+    for path in paths:
+        document = json.loads(raw)["data"]
+        del _at(document, path[:-1])[path[-1]]
+        response = put(client, document)
+        where = _dotted(path)
+        assert response.status_code in (200, 400), (where, response.text[:500])
+        outcomes[response.status_code] += 1
+        if response.status_code == 200:
+            broken += [f"del {where} → {line}" for line in _exercise(client, document, path, lead_id)]
+            # Back to the export: each deletion is judged against the same tenant.
+            data(client.put("/_sandbox/state", content=raw, headers={"content-type": "application/json"}))
+    assert not broken, "\n".join(broken)
+    assert outcomes[200] and outcomes[400], outcomes
+
+
+def _first(collection: dict, test) -> str:
+    return next(key for key, record in collection.items() if test(record))
+
+
+def _where(path: list) -> str:
+    """A path as refusals word it: ``state.deliveries.whd_x.attempts[1].trigger``."""
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path).lstrip(".")
+
+
+def _always_written(document: dict) -> list[tuple[list, str]]:
+    """(a field the code always writes and reads back, the reason its absence is refused with);
+    each was let through, and answered 500 later, before the export schemas required it."""
+    s = document["state"]
+    delivery = _first(s["deliveries"], lambda d: len(d["attempts"]) > 1)
+    message = next(iter(s["sms_messages"]))
+    call = _first(s["interactions"], lambda i: i["type"] == "call")
+    thread = _first(s["interactions"], lambda i: i["type"] == "sms")
+    job = next(i for i, j in enumerate(document["timeline"]["jobs"]) if j["kind"] == "webhook.attempt")
+    required = [["state", "deliveries", delivery, "timeoutSeconds"],
+                ["state", "deliveries", delivery, "attempts", 1, "trigger"],
+                ["state", "deliveries", delivery, "attempts", 0, "response"],
+                ["state", "settings", "smsProvider"], ["state", "settings", "webhooks"],
+                ["state", "sms_messages", message, "providerMessageId"],
+                ["state", "sms_messages", message, "agentAsks"],
+                ["state", "interactions", thread, "telephony", "phoneNumber"],
+                ["state", "interactions", thread, "sms", "direction"],
+                ["state", "interactions", call, "call", "voiceAI"],
+                ["state", "campaigns", "U4D", "webhooks", "url"],
+                ["state", "campaign_config", "HXZ", "autoDialer", "minGapMinutes"],
+                ["state", "pixel_events", 0, "currency"], ["timeline", "jobs", job, "payload", "trigger"]]
+    return [(path, "is required") for path in required] + [
+        (["state", "interactions", call, "call"], "is required on a call interaction")]
+
+
+def test_a_record_without_a_field_the_code_always_writes_is_refused_by_name(rich):
+    client, raw, _ = rich
+    exported = json.loads(raw)["data"]
+    for path, reason in _always_written(exported):
+        document = copy.deepcopy(exported)
+        del _at(document, path[:-1])[path[-1]]
+        assert f"{_where(path)}: {reason}" in refused(client, document)
+    for settings in ({}, {"smsProvider": "vonage", "timezone": "America/New_York"}):
+        exported["state"]["settings"] = settings
+        assert "state.settings.webhooks: is required" in refused(client, exported)
+    assert client.get("/_sandbox/state").content == raw
