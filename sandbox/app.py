@@ -6,9 +6,11 @@ control plane's ``control/control.yaml`` at ``/_sandbox``. ``api.request_limits`
 size and type of a body before anything reads it; ``api.direct_route`` answers the public
 requests it is sure about and hands the rest to connexion. The outer ``SandboxASGI`` layer puts the
 tenant registry into the ASGI scope, lets real-time clocks catch up before a request, keeps each
-tenant's request journal, and notes when the last request came (garbage is collected between bursts). The one thing a reader might get wrong: all domain work runs on the
-single event loop without awaiting in between, so a service call is atomic — that, not locks, is
-what keeps 32 concurrent requests on one lead consistent. Keep services synchronous.
+tenant's request journal, counts requests and writes the access log (``metrics``, one registry per
+app), and notes when the last request came (garbage is collected between bursts). The one thing a
+reader might get wrong: all domain work runs on the single event loop without awaiting in between,
+so a service call is atomic — that, not locks, is what keeps 32 concurrent requests on one lead
+consistent. Keep services synchronous.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ import connexion
 import yaml
 from connexion.resolver import Resolver
 
-from . import simulation
+from . import inspector, simulation
 from .api import envelope, framework_speedups
 from .api.direct_route import DirectRoute
 from .api.request_limits import RequestLimits, RouteTable
 from .api.served_specs import ServedSpecs
 from .api.validation import VALIDATORS
 from .clock import REALTIME, iso, stopwatch
+from .durable import open_store
 from .errors import SandboxError
+from .metrics import UNMATCHED, AccessLog, Metrics
 from .settings import Settings
 from .tenancy import SCOPE_KEY, TenantRegistry
 from .webhooks import WebhookSender
@@ -155,12 +159,20 @@ def control_modules() -> tuple[str, ...]:
 
 
 class SandboxASGI:
-    """Outermost layer: tenant registry in scope, real-time catch-up, request journal, last request time."""
+    """Outermost layer: tenant registry in scope, real-time catch-up, request journal, last request time,
+    request metrics and the access log (``metrics``)."""
 
-    def __init__(self, inner, registry: TenantRegistry):
+    def __init__(self, inner, registry: TenantRegistry, metrics: Metrics | None = None,
+                 access_log: AccessLog | None = None):
         self.inner = inner
         self.registry = registry
+        self.metrics = metrics
+        self.access_log = access_log
         self.last_request_at = stopwatch()
+
+    def catch_up(self, tenant) -> list[dict]:
+        """Run a real-time tenant's due work (a durable store replaces this to log it: ``durable.layer``)."""
+        return simulation.run_due(tenant, tenant.clock.now())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -171,7 +183,7 @@ class SandboxASGI:
         key = _header(scope, b"x-api-key")
         tenant = self.registry.lookup(key, create=False) if key else None
         if tenant is not None and tenant.clock.mode == REALTIME:
-            simulation.run_due(tenant, tenant.clock.now())
+            self.catch_up(tenant)
         status = {"code": 0}
         error_chunks: list[bytes] = []
 
@@ -183,14 +195,21 @@ class SandboxASGI:
             await send(message)
 
         await self.inner(scope, receive, send_)
+        elapsed = stopwatch() - started
+        metrics = self.metrics
+        operation = metrics.observe_request(scope["method"], scope["path"], status["code"], elapsed) \
+            if metrics is not None else None
         tenant = tenant or (self.registry.lookup(key, create=False) if key else None)
-        if tenant is not None and not scope["path"].startswith("/_sandbox/journal"):
+        journal = scope.get(inspector.JOURNAL)  # bodies, or False for the inspector page's own reads
+        if tenant is not None and journal is not False and not scope["path"].startswith("/_sandbox/journal"):
             entry = {"at": iso(tenant.now()), "method": scope["method"], "path": scope["path"],
                      "query": scope.get("query_string", b"").decode("latin-1"),
-                     "status": status["code"], "latencyMs": round((stopwatch() - started) * 1000, 2)}
+                     "status": status["code"], "latencyMs": round(elapsed * 1000, 2)}
             if error_chunks:
                 entry["error"] = _error_of(b"".join(error_chunks))
-            tenant.journal.appendleft(entry)
+            tenant.journal.appendleft(entry | journal if journal else entry)
+        if self.access_log is not None:
+            self.access_log.write(key, operation or UNMATCHED, scope["method"], status["code"], elapsed)
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -216,7 +235,7 @@ async def _ticker(registry: TenantRegistry, wrapped: "SandboxASGI") -> None:
         await asyncio.sleep(0.1)
         for tenant in registry.tenants():
             if tenant.clock.mode == REALTIME and tenant.timeline.next_due() is not None:
-                simulation.run_due(tenant, tenant.clock.now())
+                wrapped.catch_up(tenant)
         collect_when_idle(wrapped.last_request_at)
 
 
@@ -233,9 +252,11 @@ def collect_when_idle(last_request_at: float) -> bool:
 
 def create_app(settings: Settings | None = None) -> SandboxASGI:
     settings = settings or Settings()
+    store = open_store(settings.store)  # StoreError (one line) for a bad --store, before anything is built
     simulation.load_handlers()
     framework_speedups.install()
     registry = TenantRegistry(settings, build_world)
+    registry.durable_store = store  # GET /_sandbox/ready asks it
     if settings.fixture is not None:
         # Build one throwaway tenant now, so a broken fixture fails start-up with the entry named
         # (WorldError), instead of answering 500 to the first request of every tenant.
@@ -246,10 +267,12 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     async def lifespan(_app):
         task = asyncio.create_task(_ticker(registry, wrapped))
         webhook_sender.start()  # outbound webhooks are sent from this loop
+        metrics.start()  # and domain events on it are counted in this app's metrics
         try:
             yield
         finally:
             task.cancel()
+            metrics.stop()
             await webhook_sender.stop()
 
     app = connexion.AsyncApp(__name__, lifespan=lifespan)
@@ -272,11 +295,19 @@ def create_app(settings: Settings | None = None) -> SandboxASGI:
     routes.add_spec(public)
     routes.add_spec(control, "/_sandbox")
     limits = RequestLimits(direct or app, routes, settings.max_body_bytes, settings.max_import_bytes)
-    wrapped = SandboxASGI(ServedSpecs(limits, {"": public, "/_sandbox": control}), registry)
+    metrics = Metrics(lambda method, path: getattr(routes.match(method, path), "operation_id", None),
+                      registry.tenants)
+    served = inspector.Inspector(ServedSpecs(limits, {"": public, "/_sandbox": control}))  # + the inspector page
+    wrapped = SandboxASGI(served, registry, metrics,
+                          AccessLog(registry) if settings.access_log == "json" else None)
     wrapped.direct_route = direct
     wrapped.connexion_app = app
     wrapped.unresolved = resolvers[0].missing + resolvers[1].missing
     wrapped.settings = settings
     wrapped.webhooks = webhook_sender
     webhook_sender.app = wrapped  # answers deliveries to the sandbox's own URL (the sink) in-process
+    if store.durable:  # the command log (sandbox/durable); the memory store adds no layer at all
+        from .durable.layer import attach
+
+        return attach(wrapped, store)
     return wrapped

@@ -23,6 +23,7 @@ BANNER = """\
 LeadSail Sandbox {version} listening on {base}
   public API      {base}/api/v1/...          Swagger UI: {base}/ui/
   control plane   {base}/_sandbox/...        Swagger UI: {base}/_sandbox/ui/
+  inspector       {base}/_sandbox/inspector/   a web page: what your code did, what the sandbox did back
   clock           {clock}{speed}   seed {seed}   mode {mode}
 Try it:
   curl -s -H 'X-API-Key: dev-key' '{base}/api/v1/leads?limit=2'
@@ -59,6 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="on SIGTERM/Ctrl-C, how long requests in flight may finish (default 5; env "
                              "SANDBOX_SHUTDOWN_GRACE); after it they are cut (the client sees the connection "
                              "drop), and webhook deliveries not yet sent are lost with the in-memory store")
+    parser.add_argument("--access-log", dest="access_log", choices=("off", "json"),
+                        help="json: one JSON line per request on stdout (time, tenant label, operation, method, "
+                             "status, latency; never a key); default off (env SANDBOX_ACCESS_LOG)")
+    parser.add_argument("--store", dest="store",
+                        help="memory (default: state dies with the process) or sqlite:///PATH (every acknowledged "
+                             "write survives a restart or a crash; env SANDBOX_STORE); docs/durable-state.md")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--version", action="version", version=f"leadsail-sandbox {__version__}")
     return parser.parse_args(argv)
@@ -120,12 +127,13 @@ def main(argv=None) -> int:
     import uvicorn
 
     from .app import create_app
+    from .durable import StoreError
     from .http_protocol import EnvelopeHttpToolsProtocol
     from .world import WorldError
 
     try:
         app = create_app(settings)
-    except WorldError as exc:
+    except (WorldError, StoreError) as exc:
         print(f"leadsail-sandbox: {exc}", file=sys.stderr)
         return 2
     print(BANNER.format(version=__version__, base=settings.base_url, clock=settings.clock_mode,

@@ -43,6 +43,8 @@ class Settings:
     max_tenants: int = 1000              # open mode opens a tenant per new key (~280 kB each): cap them
     max_body_bytes: int = 1024 * 1024    # request bodies; the largest real request is ~20 kB (bulk of 200 ids)
     max_import_bytes: int = 64 * 1024 * 1024  # PUT /_sandbox/state: a whole tenant's export
+    access_log: str = "off"              # off | json: one JSON line per request on stdout (sandbox.metrics)
+    store: str = "memory"                # memory | sqlite:///PATH: where tenants live (sandbox/durable)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -58,7 +60,8 @@ ENV = {
     "start_time": "SANDBOX_START_TIME", "strict": "SANDBOX_STRICT", "shutdown_grace": "SANDBOX_SHUTDOWN_GRACE",
     "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL", "direct_route": "SANDBOX_DIRECT_ROUTE",
     "max_tenants": "SANDBOX_MAX_TENANTS", "max_body_bytes": "SANDBOX_MAX_BODY_BYTES",
-    "max_import_bytes": "SANDBOX_MAX_IMPORT_BYTES",
+    "max_import_bytes": "SANDBOX_MAX_IMPORT_BYTES", "access_log": "SANDBOX_ACCESS_LOG",
+    "store": "SANDBOX_STORE",
 }
 
 
@@ -73,6 +76,11 @@ def _coerce(name: str, raw: str):
         return Path(raw)
     if name == "start_time":
         return parse_clock_instant(raw)
+    if name == "access_log":
+        value = raw.strip().lower()
+        if value not in ("off", "json"):
+            raise ValueError(f"SANDBOX_ACCESS_LOG: must be off or json, not {raw!r}")
+        return value
     return raw
 
 

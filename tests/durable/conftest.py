@@ -1,0 +1,67 @@
+"""Fixtures for the durable-store tests: a sandbox subprocess on a SQLite file, started and killed at will."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sandbox:
+    """``python -m sandbox --store sqlite:///DB ...`` as a subprocess: start, stop (SIGTERM), kill -9."""
+
+    def __init__(self, db: Path, *flags: str):
+        self.db, self.flags, self.port = db, flags, free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Sandbox":
+        env = dict(os.environ, SANDBOX_GC_TUNING="0")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--store", f"sqlite://{self.db}", "--port", str(self.port), *self.flags],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sandbox exited: {self.process.stderr.read().decode()}")
+            try:
+                if httpx.get(f"{self.base}/_sandbox/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("sandbox did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+@pytest.fixture
+def sandbox_on(tmp_path):
+    started: list[Sandbox] = []
+
+    def make(*flags: str) -> Sandbox:
+        box = Sandbox(tmp_path / "sandbox.db", *flags)
+        started.append(box)
+        return box
+
+    yield make
+    for box in started:
+        box.stop(signal.SIGKILL)
