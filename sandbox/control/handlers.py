@@ -6,9 +6,11 @@ Thin like the public ones: parse, call one service, render.
 from __future__ import annotations
 
 from connexion import request
+from connexion.lifecycle import ConnexionResponse
 
-from .. import __version__, scenarios, webhooks
+from .. import __version__, metrics, scenarios, webhooks
 from ..api.render import ok, tenant
+from ..errors import ValidationFailed
 from ..services import recordings, setup, tenant_admin, time_control
 from ..tenancy import SCOPE_KEY
 
@@ -133,6 +135,14 @@ async def issue_key(body=None):
 
 async def revoke_key(key):
     return ok(tenant_admin.revoke_key(_registry(), key))
+
+
+async def get_metrics():
+    served = metrics.current()
+    if served is None:  # only when the app runs without its lifespan
+        raise ValidationFailed(["metrics: this app was started without its lifespan"])
+    # A response object: connexion would refuse a Content-Type with parameters the spec keys without.
+    return ConnexionResponse(status_code=200, content_type=metrics.CONTENT_TYPE, body=served.exposition())
 
 
 async def get_recording(file_name):

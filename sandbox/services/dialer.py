@@ -111,7 +111,7 @@ def run_attempt(tenant, payload: dict) -> dict:
     except SandboxError as exc:
         dequeue(tenant, lead_id)
         return {"leadId": lead_id, "placed": False, "reason": "; ".join(exc.details) or exc.message}
-    refusal = dialer_rules.first_refusal(voice.rule_verdicts(tenant, plan))
+    refusal = voice.rule_refusal(tenant, plan, "auto_dialer")
     if refusal is None:
         record = voice.place_call(tenant, plan, source="auto_dialer")
         return {"leadId": lead_id, "placed": True, "interactionId": record["interactionId"]}

@@ -25,6 +25,7 @@ import copy
 import json
 from datetime import timedelta
 
+from .. import metrics
 from ..clock import iso, parse_instant
 from ..errors import ValidationFailed, found, refuse_if
 from ..webhooks.targets import TargetError, canonical_url
@@ -193,6 +194,7 @@ def finish_attempt(tenant, delivery: dict, attempt: dict, result: dict) -> str:
         error=result.get("error"),
         latencyMs=result.get("latencyMs"),
     )
+    metrics.webhook_attempt(attempt["status"], delivery["kind"])
     delivery["updatedAt"] = iso(tenant.now())
     if attempt["trigger"] == "duplicate":
         return delivery["status"]  # a duplicate never changes the delivery's outcome

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .. import scenarios
+from .. import metrics, scenarios
 from ..clock import iso, parse_instant
 from ..domain import call_outcomes, dialer_rules, interactions as model, phones, sms_rules, transcripts
 from ..domain.dialer_rules import Verdict
@@ -54,7 +54,7 @@ class CallPlan:
 def initiate_call(tenant, body: dict) -> dict:
     plan = prepare_call(tenant, body.get("leadId"), phone=body.get("phone"), campaign_id=body.get("campaignId"),
                         is_test=bool(body.get("isTest")), direction=body.get("direction") or "outbound")
-    refusal = dialer_rules.first_refusal(rule_verdicts(tenant, plan))
+    refusal = rule_refusal(tenant, plan, "api")
     if refusal is not None:
         raise ValidationFailed([refusal.detail])
     record = place_call(tenant, plan, source="api", instructions=body.get("additionalInstructions"))
@@ -166,6 +166,15 @@ def attempts_of(tenant, lead_id: str) -> Sequence[str]:
 def rule_verdicts(tenant, plan: CallPlan) -> list[Verdict]:
     """Check 6: the auto-dialer rules, every verdict in order."""
     return dialer_verdicts(tenant, plan.lead, plan.phone, plan.config)
+
+
+def rule_refusal(tenant, plan: CallPlan, source: str) -> Verdict | None:
+    """The first dialer rule refusing this call now (counted, by rule), or None: the one check at
+    dialling time, for ``POST /voice/calls/initiate`` (source api) and a due dialer attempt."""
+    refusal = dialer_rules.first_refusal(rule_verdicts(tenant, plan))
+    if refusal is not None:
+        metrics.dialer_refused(refusal.rule, source)
+    return refusal
 
 
 def dialer_verdicts(tenant, lead: dict, phone: str | None, config: dict) -> list[Verdict]:
@@ -281,6 +290,7 @@ def finish_call(tenant, payload: dict) -> dict | None:
             setup.add_dnc_channel(tenant, lead["leadId"], "phone", "asked not to be called again during a call",
                                   "voice_agent")
     _emit_call_completed(tenant, record)
+    metrics.call_ended(result.name, record["call"]["source"])
     return {"interactionId": record["interactionId"], "status": status, "leadStatus": lead.get("status"),
             "outcome": result.name, "source": record["call"]["source"], "exhausted": exhausted}
 
