@@ -6,8 +6,9 @@ the rest. This layer answers those four paths with the documents as loaded — c
 the control plane's fragments merged — and passes everything else on. Swagger UI resolves
 references itself, so it is unaffected.
 
-The one thing a reader might get wrong: the document is rendered once, at start-up; the specs
-cannot change under a running process.
+The one thing a reader might get wrong: each document is rendered once, on its first request, not
+at start-up: rendering the YAML costs more than half a second, and most runs never ask for it.
+The specs cannot change under a running process.
 """
 
 from __future__ import annotations
@@ -15,23 +16,29 @@ from __future__ import annotations
 import orjson
 import yaml
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, where PyYAML was built with it
+
 
 class ServedSpecs:
     def __init__(self, app, specs: dict[str, dict]):
         """``specs``: base path ("" or "/_sandbox") -> the spec document mounted there."""
         self.app = app
-        self.documents: dict[str, tuple[bytes, bytes]] = {}
-        for base, spec in specs.items():
-            self.documents[f"{base}/openapi.json"] = (orjson.dumps(spec), b"application/json")
-            self.documents[f"{base}/openapi.yaml"] = (
-                yaml.safe_dump(spec, sort_keys=False, allow_unicode=True).encode(), b"text/yaml; charset=utf-8")
+        self.specs = {f"{base}/openapi.{kind}": (spec, kind) for base, spec in specs.items() for kind in ("json", "yaml")}
+        self.rendered: dict[str, tuple[bytes, bytes]] = {}
+
+    def _render(self, path: str) -> tuple[bytes, bytes]:
+        if path not in self.rendered:
+            spec, kind = self.specs[path]
+            self.rendered[path] = (orjson.dumps(spec), b"application/json") if kind == "json" else (
+                yaml.dump(spec, Dumper=_DUMPER, sort_keys=False, allow_unicode=True).encode(),
+                b"text/yaml; charset=utf-8")
+        return self.rendered[path]
 
     async def __call__(self, scope, receive, send):
-        document = self.documents.get(scope["path"]) if scope["type"] == "http" else None
-        if document is None or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http" or scope["path"] not in self.specs or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        body, media_type = document
+        body, media_type = self._render(scope["path"])
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})

@@ -16,7 +16,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ import pytest
 
 from sandbox.services import listener, webhook_signing
 from tests.conftest import advance, data, error
+from tests.processes import sandbox_process
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 LISTEN = "/_sandbox/webhooks/listen"
@@ -176,12 +176,6 @@ def test_the_backlog_is_capped_by_closing_the_oldest(client, monkeypatch):
 
 # --- end to end: processes and sockets on loopback -------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Receiver:
     """The developer's local webhook endpoint: records each request; ``hold`` keeps answers back."""
 
@@ -266,27 +260,8 @@ class Listen:
 
 @pytest.fixture(scope="module")
 def sandbox():
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port), "--clock", "manual",
-                                "--shutdown-grace", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=dict(os.environ, SANDBOX_GC_TUNING="0"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/_sandbox/scenarios", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.1)
-    yield base
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with sandbox_process("--clock", "manual", "--shutdown-grace", "1") as (_, base):
+        yield base
 
 
 @pytest.fixture

@@ -11,18 +11,14 @@ socket the way a hostile client sends them.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from sandbox.app import CONTROL_SPEC, PUBLIC_SPEC, load_control_spec, load_spec
+from sandbox.app import PUBLIC_SPEC, load_control_spec, load_spec
+from tests.processes import sandbox_process
 
 ADMIN = "hostile-admin-key"
 KEY = "hostile-tenant-key"
@@ -72,12 +68,6 @@ HOSTILE_IDS = ["..", "%2e%2e", "%252e%252e", "a%0Ab", "a%00b", "%ff%fe", "x" * 5
 ODD_IDS = ["0", "null", "undefined", "NaN", "9" * 30]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
@@ -85,33 +75,14 @@ def _rss_kb(pid: int) -> int:
 
 @pytest.fixture(scope="module", params=["open", "strict"])
 def server(request):
-    port = _free_port()
-    args = [sys.executable, "-m", "sandbox", "--port", str(port), "--clock", "manual",
-            "--max-body-bytes", str(MAX_BODY), "--max-import-bytes", str(2 * MAX_BODY), "--max-tenants", "50", "--admin-key", ADMIN]
-    if request.param == "strict":
-        args.append("--strict")
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=dict(os.environ, SANDBOX_GC_TUNING="0"))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{base}/_sandbox/scenarios", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.2)
-    if request.param == "strict":
-        httpx.post(f"{base}/_sandbox/admin/keys", headers={"X-Admin-Key": ADMIN}, json={"key": KEY}).raise_for_status()
-    client = httpx.Client(base_url=base, timeout=30)
-    yield request.param, client, process
-    client.close()
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    flags = ["--clock", "manual", "--max-body-bytes", str(MAX_BODY), "--max-import-bytes", str(2 * MAX_BODY),
+             "--max-tenants", "50", "--admin-key", ADMIN] + (["--strict"] if request.param == "strict" else [])
+    with sandbox_process(*flags) as (process, base):
+        if request.param == "strict":
+            httpx.post(f"{base}/_sandbox/admin/keys", headers={"X-Admin-Key": ADMIN},
+                       json={"key": KEY}).raise_for_status()
+        with httpx.Client(base_url=base, timeout=30) as client:
+            yield request.param, client, process
 
 
 def _concrete(template: str, value: str = "hostile-id") -> str:
