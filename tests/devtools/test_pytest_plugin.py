@@ -9,6 +9,7 @@ compare those across tests, across runs and across xdist workers.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,10 @@ def run(project: Path, *args) -> tuple[dict, dict]:
     # are no part of a user's project.
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis",
                "-p", "no:hypothesispytest", *args]
-    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=180)
+    # A user's run is not a worker of ours: when this suite runs under xdist, its workers' variables
+    # (PYTEST_XDIST_WORKER ...) must not leak into the project's own run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=180, env=env)
     outcomes = pytest.RunResult.parse_summary_nouns(done.stdout.splitlines())
     outcomes.pop("seconds", None)
     assert done.returncode in (0, 1), done.stdout + done.stderr
