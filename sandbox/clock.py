@@ -30,6 +30,12 @@ REALTIME = "realtime"
 MODES = (MANUAL, REALTIME)
 
 
+def wall_seconds() -> float:
+    """Seconds since the epoch by the real clock. Never domain time: it anchors a real-time clock
+    across a restart (``durable``) and stamps operators' log lines (``metrics``)."""
+    return time.time()
+
+
 def wall_now() -> datetime:
     """The real current time; used only to start a real-time clock."""
     return datetime.now(timezone.utc).replace(microsecond=0)

@@ -55,6 +55,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from .clock import wall_seconds
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"   # what ``generate_latest`` writes
 UNMATCHED = "unmatched"
 # Most answers take well under a millisecond in process; an advance that runs a day of jobs, seconds.
@@ -223,7 +225,8 @@ class AccessLog:
         return hashlib.sha256(key.encode()).hexdigest()[:8]
 
     def write(self, key: str | None, operation: str, method: str, status: int, seconds: float) -> None:
-        line = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        moment = datetime.fromtimestamp(wall_seconds(), timezone.utc)
+        line = {"time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "tenant": self.tenant_label(key), "operation": operation, "method": method,
                 "status": status, "latencyMs": round(seconds * 1000, 3)}
         stream = self.stream or sys.stdout

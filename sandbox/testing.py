@@ -25,7 +25,6 @@ import secrets
 import socket
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -273,7 +272,7 @@ def running(*, base_url: str | None = None, api_key: str | None = None, admin_ke
         if seed != 42 or clock != "manual" or start_time is not None or fixture is not None or settings:
             raise TypeError("running(base_url=...) starts no server: seed, clock, start_time, fixture "
                             "and settings belong to the sandbox already running there")
-        sandbox = Sandbox.open(base_url, api_key or f"testing-{uuid.uuid4().hex}", admin_key=admin_key)
+        sandbox = Sandbox.open(base_url, api_key or f"testing-{secrets.token_hex(16)}", admin_key=admin_key)
         sandbox.drop_on_close = api_key is None  # a key of the caller's stays issued, its tenant kept
         with sandbox:
             yield sandbox

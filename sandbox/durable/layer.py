@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from .. import simulation, webhooks
 from ..api.envelope import error_body
 from ..api.render import encode
-from ..clock import LATEST, MANUAL, Clock
+from ..clock import LATEST, MANUAL, Clock, wall_seconds
 from ..services import outbox
 from .port import StoreError
 
@@ -87,13 +87,13 @@ class FreezableClock(Clock):
 
     def after(self) -> dict:
         """The clock's state to restore after a restart: a real-time one runs on by the wall time since."""
-        return {"mode": self.mode, "speed": self.speed, "virtual": self.running(), "wall": time.time()}
+        return {"mode": self.mode, "speed": self.speed, "virtual": self.running(), "wall": wall_seconds()}
 
     def restore(self, after: dict) -> None:
         self.mode, self.speed = after["mode"], after["speed"]
         virtual = after["virtual"]
         if self.mode != MANUAL:
-            virtual = min(virtual + max(0.0, time.time() - after["wall"]) * self.speed, _LATEST_TS)
+            virtual = min(virtual + max(0.0, wall_seconds() - after["wall"]) * self.speed, _LATEST_TS)
         Clock._rebase(self, virtual)
         self._frozen = self._pinned = None
 
@@ -478,7 +478,7 @@ class DurableASGI:
             log.info("tenant rebuilt: %d entries replayed in %.3f s", len(entries), time.perf_counter() - started)
         tenant = registry._tenants[key]
         if clock_after.get("wall") is None:   # genesis only: the clock started when the tenant was built
-            clock_after = dict(clock_after, wall=time.time())
+            clock_after = dict(clock_after, wall=wall_seconds())
         tenant.clock.restore(clock_after)
         tenant.journal.clear()   # the journal is what this process saw, not part of the world
         self.seqs[key] = seq
