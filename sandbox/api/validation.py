@@ -156,7 +156,7 @@ class AllErrorsBodyValidator(JSONRequestBodyValidator):
             text = raw.decode(self._encoding or "utf-8")
         except (UnicodeDecodeError, LookupError):
             raise InvalidRequest(["body: is not valid UTF-8 text"])
-        if not text.strip():
+        if not text.strip(" \t\r\n"):  # JSON's whitespace only: a form feed is not an empty body
             return None
         try:
             body = untrusted_json.loads(text)

@@ -55,6 +55,7 @@ BAD_BODIES = {
     "not-utf8": (b'{"message": "\xff\xfe"}', "application/json"),
     "truncated": (b'{"message": "hi', "application/json"),
     "null": (b"null", "application/json"),
+    "not-json-whitespace": (b"\x0c\x0b", "application/json"),   # str.strip() takes these; JSON does not
     "wrong-top-level": (b'"a string"', "application/json"),
     "no-content-type": (b'{"message": "hi"}', None),
     "form-encoded": (b"message=hi", "application/x-www-form-urlencoded"),
