@@ -67,53 +67,60 @@ class Inspector:
             await self._serve(scope, send)
             return
         marked = key = False
+        has_body = False
         for name, value in scope.get("headers", ()):
             if name == MARK:
                 marked = True
             elif name == b"x-api-key":
                 key = True
+            elif name == b"content-length":
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
         if marked:
             scope[JOURNAL] = False
             await self.inner(scope, receive, send)
         elif key and not path.startswith(_UNJOURNALED_BODIES):
-            await self._journaled(scope, receive, send)
+            await self._journaled(scope, receive, send, has_body)
         else:
             await self.inner(scope, receive, send)
 
-    async def _journaled(self, scope, receive, send):
-        request, response = bytearray(), bytearray()
-        sizes = {"request": 0, "response": 0}
-        textual = {"response": False}
+    async def _journaled(self, scope, receive, send, has_body: bool):
+        # On the path of every keyed request: chunks are kept as they come (no copying) until the
+        # excerpt is long enough, and a request without a body is not wrapped at all.
+        request: list[bytes] = []
+        response: list[bytes] = []
+        sizes = [0, 0, False]  # request bytes, response bytes, response is text
 
         async def receive_():
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                sizes["request"] += len(chunk)
-                if len(request) < BODY_EXCERPT:
-                    request.extend(chunk[:BODY_EXCERPT - len(request)])
+                if sizes[0] < BODY_EXCERPT:
+                    request.append(chunk)
+                sizes[0] += len(chunk)
             return message
 
         async def send_(message):
-            if message["type"] == "http.response.start":
-                for name, value in message.get("headers", ()):
-                    if name.lower() == b"content-type":
-                        textual["response"] = value.lower().startswith(_TEXT_TYPES)
-            elif message["type"] == "http.response.body":
+            if message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
-                sizes["response"] += len(chunk)
-                if textual["response"] and len(response) < BODY_EXCERPT:
-                    response.extend(chunk[:BODY_EXCERPT - len(response)])
+                if sizes[2] and sizes[1] < BODY_EXCERPT:
+                    response.append(chunk)
+                sizes[1] += len(chunk)
+            elif message["type"] == "http.response.start":
+                for name, value in message.get("headers", ()):
+                    if name == b"content-type":
+                        sizes[2] = value.lower().startswith(_TEXT_TYPES)
             await send(message)
 
         try:
-            await self.inner(scope, receive_, send_)
+            await self.inner(scope, receive_ if has_body else receive, send_)
         finally:
             scope[JOURNAL] = {
-                "requestBody": _text(request) if sizes["request"] else None,
-                "requestBytes": sizes["request"],
-                "responseBody": _text(response) if textual["response"] and sizes["response"] else None,
-                "responseBytes": sizes["response"],
+                "requestBody": _excerpt(request) if sizes[0] else None,
+                "requestBytes": sizes[0],
+                "responseBody": _excerpt(response) if sizes[2] and sizes[1] else None,
+                "responseBytes": sizes[1],
             }
 
     async def _serve(self, scope, send):
@@ -142,8 +149,8 @@ class Inspector:
         await _respond(send, 200, body if method == "GET" else b"", headers, len(body))
 
 
-def _text(data: bytearray) -> str:
-    return bytes(data).decode("utf-8", "replace")
+def _excerpt(chunks: list[bytes]) -> str:
+    return b"".join(chunks)[:BODY_EXCERPT].decode("utf-8", "replace")
 
 
 async def _error(send, status: int, code: str, message: str, extra: list | None = None) -> None:
