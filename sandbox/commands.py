@@ -557,6 +557,22 @@ def _emit(output: Output, as_json: bool) -> None:
             print(line)
 
 
+def _failed(exc: Exception, name: str, as_json: bool) -> int:
+    """Say on stderr, in one line, why a command failed, and return its exit code (first match wins)."""
+    if isinstance(exc, EventNotReached) and as_json:
+        print(json.dumps(exc.result, indent=2))  # how far the run got, for a script
+    for kinds, code, prefix in ((UsageError, USAGE, f"{PROG} {name}: "),
+                                (SandboxAPIError, REFUSED, "error "),
+                                (SandboxConnectionError, UNREACHABLE, f"{PROG} {name}: "),
+                                ((EventNotReached, CannotTrigger), REFUSED, "error "),
+                                (SandboxError, REFUSED, f"{PROG} {name}: ")):
+        if isinstance(exc, kinds):
+            text = exc.one_line() if isinstance(exc, SandboxAPIError) else str(exc)
+            print(prefix + text, file=sys.stderr)
+            return code
+    raise exc
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -572,28 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with SandboxClient(args.url, args.key, args.admin_key) as sb:
             output = args.run(sb, args)
-    except UsageError as exc:
-        print(f"{PROG} {name}: {exc}", file=sys.stderr)
-        return USAGE
-    except SandboxAPIError as exc:
-        print(f"error {exc.one_line()}", file=sys.stderr)
-        return REFUSED
-    except SandboxConnectionError as exc:
-        print(f"{PROG} {name}: {exc}", file=sys.stderr)
-        return UNREACHABLE
-    except EventNotReached as exc:
-        if args.json:
-            print(json.dumps(exc.result, indent=2))
-        print(f"error {exc}", file=sys.stderr)
-        return REFUSED
-    except CannotTrigger as exc:
-        print(f"error {exc}", file=sys.stderr)
-        return REFUSED
-    except SandboxError as exc:
-        print(f"{PROG} {name}: {exc}", file=sys.stderr)
-        return REFUSED
     except BrokenPipeError:  # `... | head`
         return OK
+    except (UsageError, SandboxError) as exc:
+        return _failed(exc, name, args.json)
     try:
         _emit(output, args.json)
     except BrokenPipeError:

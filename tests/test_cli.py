@@ -20,6 +20,7 @@ from sandbox.cli import main, parse_args, settings_from
 from sandbox.clock import parse_instant
 from sandbox.settings import DEFAULT_START
 from tests.conftest import data
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,19 +78,13 @@ def test_shutdown_is_bounded_by_default(uvicorn_kwargs):
     assert uvicorn_kwargs["timeout_graceful_shutdown"] == 5.0  # not None: uvicorn's "wait forever"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_sigterm_cuts_a_request_hanging_on_a_webhook_after_the_grace():
     # A receiver that accepts connections (the kernel does, from the backlog) and never answers.
     receiver = socket.socket()
     receiver.bind(("127.0.0.1", 0))
     receiver.listen(8)
     receiver.settimeout(30)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "sandbox", "--clock", "manual", "--port", str(port),
                                "--shutdown-grace", "1"], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "SANDBOX_GC_TUNING": "0"})

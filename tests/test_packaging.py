@@ -3,7 +3,6 @@
 import ast
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from sandbox.cli import main, parse_args, settings_from
 from sandbox.settings import Settings
 from sandbox.world import WorldError, load_fixture
 from tests.conftest import data
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,14 +103,8 @@ def test_contracts_import_nothing_from_the_sandbox():
         assert not any(n.split(".")[0] == "sandbox" for n in _imports(path)), path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_readme_run_command_serves_the_api():
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, SANDBOX_PORT=str(port))
     server = subprocess.Popen([sys.executable, "-m", "sandbox", "--clock", "manual"], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -197,19 +197,13 @@ def run_step(step: Step, tour: Tour) -> None:
                                  f"  the sandbox said: {answer}\n  {problem}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def sandbox_at(request):
     """Start ``python -m sandbox`` with a manual clock at ``start``; yields (base URL, output so far)."""
     started = []
 
     def start(start_time: str) -> str:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
         server = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port), "--clock", "manual",
                                    "--start-time", start_time], cwd=ROOT, env=env, text=True,

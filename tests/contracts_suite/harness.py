@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import uvicorn
 
 from sandbox.app import create_app
 from sandbox.settings import Settings
+from tests.processes import free_port
 
 KEY = "contracts-suite-key"
 ADMIN = "contracts-suite-admin"
@@ -101,16 +101,10 @@ class Rewrite:
         await send({"type": "http.response.body", "body": exchange.response_body})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(wrap: Callable | None = None, *, strict: bool = True, **settings) -> Iterator[str]:
     app = create_app(Settings(strict=strict, admin_key=ADMIN, **settings))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(wrap(app) if wrap else app, host="127.0.0.1", port=port,
                                            log_level="error", access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

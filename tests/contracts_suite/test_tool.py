@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from contracts import cli, spec
-from tests.contracts_suite.harness import KEY, Rewrite, _free_port, serve
+from tests.contracts_suite.harness import KEY, Rewrite, serve
+from tests.processes import free_port
 from tests.contracts_suite.test_detection import retype_pagination_total
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ def test_the_spec_is_the_repository_root_file_and_ships_inside_the_package_witho
 
 
 def test_an_unreachable_target_or_a_refused_key_stops_the_run_at_once(capsys):
-    assert cli.main(["--base-url", f"http://127.0.0.1:{_free_port()}", "--api-key", "k", "--seed", "1"]) == 1
+    assert cli.main(["--base-url", f"http://127.0.0.1:{free_port()}", "--api-key", "k", "--seed", "1"]) == 1
     assert "FATAL  cannot reach" in capsys.readouterr().out
     with serve() as base:
         assert cli.main(["--base-url", base, "--api-key", "never-issued", "--seed", "1"]) == 1

@@ -11,18 +11,11 @@ with a reset.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Iterator
 
 from sandbox.testing import SandboxServer, ServerSpec
 
 ADMIN_KEY = "devtools-admin-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -15,7 +15,8 @@ import pytest
 from sandbox.client import (
     SandboxAPIError, SandboxClient, SandboxConnectionError, SandboxError, WaitTimeout, instant,
 )
-from tests.devtools.live_sandbox import ADMIN_KEY, free_port, serve
+from tests.devtools.live_sandbox import ADMIN_KEY, serve
+from tests.processes import free_port
 
 PLAIN_PHONE = "+12125557788"          # New York, no scenario number
 HXZ_NUMBER = "+18335645667"           # HXZ's own number (SMS and voice)

@@ -18,7 +18,8 @@ import pytest
 from sandbox import cli, commands
 from sandbox.client import SandboxClient
 from sandbox.services.events import EVENT_NAMES
-from tests.devtools.live_sandbox import ADMIN_KEY, free_port, serve
+from tests.devtools.live_sandbox import ADMIN_KEY, serve
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN_PHONE = "+12125557788"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from sandbox.app import create_app
 from sandbox.settings import Settings
+from tests.processes import free_port
 
 CHROMIUM = os.environ.get("INSPECTOR_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("INSPECTOR_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -38,12 +38,6 @@ for (const name of ["alert", "confirm", "prompt"]) {
   window[name] = function (message) { window.__dialogs.push(name + ":" + String(message)); return null; };
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
