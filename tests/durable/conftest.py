@@ -1,7 +1,9 @@
-"""Fixtures for the durable-store tests: a sandbox subprocess on a SQLite file, started and killed at will."""
+"""Fixtures for the durable-store tests: a sandbox subprocess on a SQLite file, started and killed at will;
+a PostgreSQL server and fresh databases on it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,21 +15,23 @@ import httpx
 import pytest
 from tests.processes import free_port
 
+from . import postgres
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Sandbox:
-    """``python -m sandbox --store sqlite:///DB ...`` as a subprocess: start, stop (SIGTERM), kill -9."""
+    """``python -m sandbox --store URL ...`` as a subprocess: start, stop (SIGTERM), kill -9."""
 
-    def __init__(self, db: Path, *flags: str):
-        self.db, self.flags, self.port = db, flags, free_port()
+    def __init__(self, store: str, *flags: str):
+        self.store, self.flags, self.port = store, flags, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Sandbox":
         env = dict(os.environ, SANDBOX_GC_TUNING="0")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--store", f"sqlite://{self.db}", "--port", str(self.port), *self.flags],
+            [sys.executable, "-m", "sandbox", "--store", self.store, "--port", str(self.port), *self.flags],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -47,15 +51,45 @@ class Sandbox:
         self.process = None
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """Each durable store in turn: a SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/sandbox.db"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-def sandbox_on(tmp_path):
+def sandbox_on(store_url):
+    """``sandbox_on(*flags)``: a sandbox subprocess on this test's store; several share it."""
     started: list[Sandbox] = []
 
     def make(*flags: str) -> Sandbox:
-        box = Sandbox(tmp_path / "sandbox.db", *flags)
+        box = Sandbox(store_url, *flags)
         started.append(box)
         return box
 
     yield make
     for box in started:
         box.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server's URL (database and user ``postgres``): SANDBOX_TEST_POSTGRES, else a
+    throwaway cluster of this session's (tests/durable/postgres.py)."""
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url_factory(postgres_server):
+    """Call it for the URL of one more fresh, empty database; all of them dropped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(postgres.database(postgres_server))
+
+
+@pytest.fixture
+def postgres_url(postgres_url_factory) -> str:
+    """The URL of a fresh, empty database of this test's own, dropped after it."""
+    return postgres_url_factory()
