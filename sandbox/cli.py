@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import sys
@@ -64,8 +65,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="json: one JSON line per request on stdout (time, tenant label, operation, method, "
                              "status, latency; never a key); default off (env SANDBOX_ACCESS_LOG)")
     parser.add_argument("--store", dest="store",
-                        help="memory (default: state dies with the process) or sqlite:///PATH (every acknowledged "
-                             "write survives a restart or a crash; env SANDBOX_STORE); docs/durable-state.md")
+                        help="memory (default: state dies with the process), sqlite:///PATH (every acknowledged "
+                             "write survives a restart or a crash) or postgresql://USER@HOST/DB (the same, shared by "
+                             "processes on many machines); env SANDBOX_STORE; docs/durable-state.md")
+    parser.add_argument("--workers", dest="workers", type=int, metavar="N",
+                        help="serving processes on this machine (default 1; env SANDBOX_WORKERS); more than one "
+                             "needs a durable --store, which they share")
+    parser.add_argument("--evict-after", dest="evict_after", type=float, metavar="SECONDS",
+                        help="durable store: a tenant idle this long leaves process memory and comes back from "
+                             "the store on its next request (default 300; env SANDBOX_EVICT_AFTER)")
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--version", action="version", version=f"leadsail-sandbox {__version__}")
     return parser.parse_args(argv)
@@ -117,7 +125,7 @@ def main(argv=None) -> int:
     # starlette warns there that its test client wants httpx2: a StarletteDeprecationWarning printed
     # above every banner, about a test client the sandbox never uses. Silenced for that message only,
     # here, before connexion is first imported (by ``.app`` below).
-    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
+    warnings.filterwarnings("ignore", message=STARLETTE_TESTCLIENT_WARNING)
     args = parse_args(argv)
     settings = settings_from(args)
     if settings.strict and not settings.admin_key:
@@ -126,26 +134,74 @@ def main(argv=None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     import uvicorn
 
-    from .app import create_app
-    from .durable import StoreError
     from .http_protocol import EnvelopeHttpToolsProtocol
-    from .world import WorldError
 
-    try:
-        app = create_app(settings)
-    except (WorldError, StoreError) as exc:
-        print(f"leadsail-sandbox: {exc}", file=sys.stderr)
+    if settings.workers < 1:
+        print("leadsail-sandbox: --workers must be at least 1", file=sys.stderr)
+        return 2
+    app = _check_workers(settings, argv) if settings.workers > 1 else _build(settings)
+    if app is None:
         return 2
     print(BANNER.format(version=__version__, base=settings.base_url, clock=settings.clock_mode,
                         speed=f" x{settings.speed:g}" if settings.speed != 1 else "",
                         seed=settings.seed, mode="strict" if settings.strict else "open"), flush=True)
-    if os.environ.get("SANDBOX_GC_TUNING", "1") == "1":
+    if settings.workers == 1 and os.environ.get("SANDBOX_GC_TUNING", "1") == "1":
         tune_gc()
     # Without a bound uvicorn waits for every open request on shutdown: an advance waiting on a
     # hanging webhook receiver held the process for 30 s.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
-                lifespan="on", timeout_graceful_shutdown=settings.shutdown_grace, http=EnvelopeHttpToolsProtocol)
+                lifespan="on", timeout_graceful_shutdown=settings.shutdown_grace, http=EnvelopeHttpToolsProtocol,
+                workers=settings.workers, factory=settings.workers > 1)
     return 0
+
+
+def _build(settings: Settings):
+    """The app, or None after printing why not in one line (a broken fixture, a bad --store)."""
+    from .app import create_app
+    from .durable import StoreError
+    from .world import WorldError
+
+    try:
+        return create_app(settings)
+    except (WorldError, StoreError) as exc:
+        print(f"leadsail-sandbox: {exc}", file=sys.stderr)
+        return None
+
+
+WORKER_ARGV = "SANDBOX_WORKER_ARGV"
+STARLETTE_TESTCLIENT_WARNING = r"Using `httpx` with `starlette\.testclient` is deprecated"
+
+
+def _check_workers(settings: Settings, argv: list[str]) -> str | None:
+    """``--workers N``: processes that share a durable store, started by uvicorn's supervisor from
+    an import string (each builds its own app from the same flags, handed over in the environment).
+    The store is opened once here first, so a bad URL fails start-up with one line."""
+    from .durable import StoreError, open_store
+
+    try:
+        store = open_store(settings.store)
+    except StoreError as exc:
+        print(f"leadsail-sandbox: {exc}", file=sys.stderr)
+        return None
+    if not store.durable:
+        print("leadsail-sandbox: --workers needs a durable --store (sqlite:///PATH or postgresql://...): "
+              "with memory each process would hold a world of its own", file=sys.stderr)
+        return None
+    os.environ[WORKER_ARGV] = json.dumps(argv)
+    return "sandbox.cli:worker_app"
+
+
+def worker_app():
+    """One worker's app (uvicorn calls this in each process ``--workers`` starts)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", message=STARLETTE_TESTCLIENT_WARNING)
+    settings = settings_from(parse_args(json.loads(os.environ[WORKER_ARGV])))
+    app = _build(settings)
+    if app is None:
+        raise SystemExit(2)
+    if os.environ.get("SANDBOX_GC_TUNING", "1") == "1":
+        tune_gc()
+    return app
 
 
 if __name__ == "__main__":

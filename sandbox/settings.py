@@ -45,7 +45,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024    # request bodies; the largest real request is ~20 kB (bulk of 200 ids)
     max_import_bytes: int = 64 * 1024 * 1024  # PUT /_sandbox/state: a whole tenant's export
     access_log: str = "off"              # off | json: one JSON line per request on stdout (sandbox.metrics)
-    store: str = "memory"                # memory | sqlite:///PATH: where tenants live (sandbox/durable)
+    store: str = "memory"                # memory | sqlite:///PATH | postgresql://...: where tenants live (sandbox/durable)
+    workers: int = 1                     # serving processes (a durable store only: they share it)
+    evict_after: float = 300.0           # durable store: seconds idle before a tenant leaves memory
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -62,14 +64,14 @@ ENV = {
     "admin_key": "SANDBOX_ADMIN_KEY", "public_url": "SANDBOX_PUBLIC_URL", "direct_route": "SANDBOX_DIRECT_ROUTE",
     "max_tenants": "SANDBOX_MAX_TENANTS", "max_body_bytes": "SANDBOX_MAX_BODY_BYTES",
     "max_import_bytes": "SANDBOX_MAX_IMPORT_BYTES", "access_log": "SANDBOX_ACCESS_LOG",
-    "store": "SANDBOX_STORE",
+    "store": "SANDBOX_STORE", "workers": "SANDBOX_WORKERS", "evict_after": "SANDBOX_EVICT_AFTER",
 }
 
 
 def _coerce(name: str, raw: str):
-    if name in ("port", "seed", "max_tenants", "max_body_bytes", "max_import_bytes"):
+    if name in ("port", "seed", "max_tenants", "max_body_bytes", "max_import_bytes", "workers"):
         return int(raw)
-    if name in ("speed", "shutdown_grace"):
+    if name in ("speed", "shutdown_grace", "evict_after"):
         return float(raw)
     if name in ("strict", "direct_route"):
         return raw.strip().lower() in ("1", "true", "yes", "on")

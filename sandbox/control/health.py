@@ -22,7 +22,7 @@ async def get_ready():
     kind = "memory" if store is None or not store.durable else store.url.split(":", 1)[0]
     try:
         if store is not None:
-            store.ping()
+            await store.ping()
     except StoreError as exc:
         body = json.dumps(error_body("STORE_UNAVAILABLE", "the state store does not answer", [str(exc)]))
         return ConnexionResponse(status_code=503, mimetype="application/json", content_type="application/json",

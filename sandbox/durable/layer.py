@@ -9,7 +9,13 @@ and commits it before the buffered answer is sent: *acknowledged means durable*.
 changes are entries of their own: an ``advance`` (real-time due work run by the ticker or by the
 catch-up before a read) and a ``result`` (a webhook attempt's answer applied by the sender).
 
-On a tenant's first request after a restart it is rebuilt: a fresh tenant from its genesis (how
+Several processes (``--workers N``, or machines sharing one PostgreSQL) serve the same tenants: a
+write holds the tenant's cross-process lock (``store.locked``) and first *catches up* — replays the
+entries other processes appended since the last one this process applied — then runs, appends its
+entry and commits; a read catches up without the lock (it sees a committed prefix). Due work and
+webhook answers take the same path, so each is applied once, by whichever process gets the lock.
+
+On a tenant's first request in a process it is rebuilt: a fresh tenant from its genesis (how
 its clock started), the latest snapshot (an export) if any, then every later entry replayed through
 the same app in-process, clock frozen at the entry's time, webhooks not sent (their answers come
 from their own entries), then the clock restored (a real-time one runs on from where it was,
@@ -42,13 +48,16 @@ from datetime import datetime, timezone
 from .. import simulation, webhooks
 from ..api.envelope import error_body
 from ..api.render import encode
-from ..clock import LATEST, MANUAL, Clock, wall_seconds
+from ..clock import LATEST, MANUAL, REALTIME, Clock, stopwatch, wall_seconds
 from ..services import outbox
 from .port import StoreError
 
 log = logging.getLogger("sandbox.durable")
 
 SNAPSHOT_EVERY = 1000            # entries between snapshots: bounds a rebuild's replay
+TICK_SECONDS = 0.1               # real-time due work of tenants in memory
+KEYS_EVERY = 1.0                 # issued keys re-read (another process may issue or revoke one)
+EVICT_EVERY = 5.0                # idle tenants looked for
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TENANT_PREFIXES = ("/api/v1", "/_sandbox")
 NOT_TENANT = ("/_sandbox/admin", "/_sandbox/sink", "/_sandbox/health", "/_sandbox/ready")
@@ -155,14 +164,16 @@ class DurableASGI:
         self.store = store
         self.registry = registry = inner.registry
         self.sender = inner.webhooks
-        self.known: set[str] = store.tenant_keys()       # tenants the store can rebuild
-        self.seqs: dict[str, int] = {}                    # last committed entry per tenant in memory
-        self.genesis: dict[str, dict] = {}                # tenants built but not yet in the store
+        self.seqs: dict[str, int] = {}                    # last entry applied, per tenant in memory
+        self.genesis: dict[str, dict] = {}                # tenants built here, not yet in the store
+        self.touched: dict[str, float] = {}               # last request per tenant in memory (eviction)
         self.pending: dict[str, dict] = {}                # replay: key -> {(deliveryId, n): (future, on_done)}
         self._locks: dict[tuple, asyncio.Lock] = {}
         self._override: dict[str, dict] = {}
+        self._tickers: dict[object, asyncio.Task] = {}
         self.replayed_entries = 0
-        registry.issued_keys.update(store.load_keys())
+        self.evicted = 0
+        registry.issued_keys.update(store.load_keys_now())
         registry.durable_store = store
         self._hook_registry()
         self._hook_sender()
@@ -242,18 +253,13 @@ class DurableASGI:
                 return self._replay_send(tenant, request, (delivery_id, number), on_done)
 
             def done(result: dict) -> None:
-                if self.registry._tenants.get(tenant.key) is not tenant or \
-                        tenant.state.deliveries.get(delivery_id) is not delivery:
-                    on_done(result)  # the tenant or delivery was replaced: discarded, nothing to log
-                    return
                 item = {"deliveryId": delivery_id, "attempt": number, "result": result}
-                if run is not None and run.logged and run.active:
+                if run is not None and run.logged and run.active and \
+                        self.registry._tenants.get(tenant.key) is tenant:
                     on_done(result)  # its request awaits it: nested, fed back at the same await on replay
                     run.nested.append(item)
-                elif self._locked(tenant.key):
-                    asyncio.get_running_loop().create_task(self._result_later(tenant, on_done, item))
                 else:
-                    self._result_now(tenant, on_done, item)
+                    asyncio.get_running_loop().create_task(self._result(tenant.key, item))
 
             return send(tenant, request, timeout, done)
 
@@ -275,79 +281,173 @@ class DurableASGI:
         self.pending.setdefault(tenant.key, {})[slot] = (future, on_done)
         return task
 
-    # --- entries that are not requests ------------------------------------------------------------------
+    # --- catching up with the store ---------------------------------------------------------------------
+
+    async def _sync(self, key: str, source, template: dict | None = None) -> None:
+        """Bring the tenant in memory up to the store's log (``source``: ``store.reader``, unlocked,
+        or a locked session). Not in memory: rebuilt. Built here while another process created it, or
+        a snapshot skipped entries this process never saw: rebuilt from the store."""
+        tenant = self.registry._tenants.get(key)
+        if tenant is None:
+            await self.rebuild(key, template, source)
+            return
+        last = self.seqs.get(key, 0)
+        entries = await source.entries_after(last)
+        if not entries:
+            return
+        if entries[0]["seq"] != last + 1 or key in self.genesis:
+            self.evict(key)
+            await self.rebuild(key, template, source)
+            return
+        for entry in entries:
+            await self._replay(key, entry, template or {})
+            self.seqs[key] = entry["seq"]
+        self.replayed_entries += len(entries)
+        self.registry._tenants[key].clock.restore(entries[-1]["clock"])
 
     def _catch_up(self, tenant) -> list[dict]:
-        """Real-time due work (SandboxASGI before a request, and the ticker), logged as an ``advance``."""
+        """Real-time due work as SandboxASGI runs it before a request: part of a logged request's
+        entry (or of its replay); before a read the layer already ran it (``_advance``), and the
+        app's ticker is replaced by this layer's (``_tick``)."""
         outer = _current.get()
         if outer is not None and (outer.logged or outer.replay):
-            return simulation.run_due(tenant, tenant.clock.now())  # part of the request's entry
-        if outer is None and self._locked(tenant.key):
-            return []  # a request of this tenant is running; it catches up itself
-        run = Run(tenant.key)
-        token = _current.set(run)
-        try:
-            freeze(run, tenant.clock)
-            ran = simulation.run_due(tenant, tenant.clock.now())
-        finally:
-            _current.reset(token)
-            thaw(run)
-        if ran:
-            self._commit(tenant, {"kind": "advance", "at": run.at, "admits": run.admits})
-        return ran
+            return simulation.run_due(tenant, tenant.clock.now())
+        return []
 
-    def _result_now(self, tenant, on_done, item: dict) -> None:
-        run = Run(tenant.key)
-        freeze(run, tenant.clock)
-        try:
-            on_done(item["result"])
-        finally:
-            thaw(run)
-        self._commit(tenant, dict(item, kind="result", at=run.at))
+    def _due(self, key: str) -> bool:
+        tenant = self.registry._tenants.get(key)
+        if tenant is None or tenant.clock.mode != REALTIME:
+            return False
+        due = tenant.timeline.next_due()
+        return due is not None and due <= tenant.clock.timestamp()
 
-    async def _result_later(self, tenant, on_done, item: dict) -> None:
-        async with self._lock(tenant.key):
-            if self.registry._tenants.get(tenant.key) is tenant:
-                self._result_now(tenant, on_done, item)
-            else:
-                on_done(item["result"])
+    async def _advance(self, key: str) -> None:
+        """Real-time due work outside a request (the ticker, or before a read), logged as an ``advance``."""
+        async with self.store.locked(key) as session:
+            await self._sync(key, session)
+            tenant = self.registry._tenants.get(key)
+            if tenant is None or tenant.clock.mode != REALTIME:
+                return
+            run = Run(key)
+            token = _current.set(run)
+            try:
+                freeze(run, tenant.clock)
+                ran = simulation.run_due(tenant, tenant.clock.now())
+            finally:
+                _current.reset(token)
+                thaw(run)
+            if ran:
+                await self._append(session, tenant, {"kind": "advance", "at": run.at, "admits": run.admits})
 
-    def _commit(self, tenant, entry: dict) -> bool:
-        """Append one entry (synchronously: nothing else runs meanwhile); False when the store
-        failed, and then the tenant leaves memory so its next request rebuilds it from the log."""
+    async def _result(self, key: str, item: dict) -> None:
+        """A webhook attempt's answer that no request awaits: applied and logged under the tenant's locks."""
+        async with self._lock(key):
+            try:
+                async with self.store.locked(key) as session:
+                    if key not in self.registry._tenants:
+                        return  # evicted or revoked meanwhile: the attempt is sent again on the next rebuild
+                    await self._sync(key, session)
+                    tenant = self.registry._tenants[key]
+                    run = Run(key)
+                    freeze(run, tenant.clock)
+                    try:
+                        applied = self._apply_result(tenant, item)
+                    finally:
+                        thaw(run)
+                    if applied:
+                        await self._append(session, tenant, dict(item, kind="result", at=run.at))
+            except StoreError:
+                log.exception("could not log a webhook answer; the attempt is sent again on the tenant's next rebuild")
+                self.evict(key)
+
+    def _apply_result(self, tenant, item: dict) -> bool:
+        """Finish the attempt an answer belongs to, found by ids (the tenant may have been rebuilt
+        since it was sent). Once only: an attempt another process already finished is left alone."""
+        delivery = tenant.state.deliveries.get(item["deliveryId"])
+        if delivery is None or not 0 < item["attempt"] <= len(delivery["attempts"]):
+            return False
+        attempt = delivery["attempts"][item["attempt"] - 1]
+        if attempt["status"] != "in_flight":
+            return False
+        outbox.finish_attempt(tenant, delivery, attempt, item["result"])
+        return True
+
+    async def _append(self, session, tenant, entry: dict) -> None:
+        """Append one entry to the locked session (committed when the session ends)."""
         key = tenant.key
         seq = self.seqs.get(key, 0) + 1
         entry["seq"] = seq
         entry["clock"] = tenant.clock.after()
-        genesis = self.genesis.get(key) if key not in self.known else None
-        try:
-            self.store.append(key, genesis, [entry])
-        except StoreError:
-            log.exception("could not log an entry of a tenant; it is reloaded from the store on its next request")
-            self.evict(key)
-            return False
+        await session.append(self.genesis.get(key), [entry])
         self.seqs[key] = seq
-        if genesis is not None:
-            self.known.add(key)
-            self.genesis.pop(key, None)
+        self.genesis.pop(key, None)
         if seq % SNAPSHOT_EVERY == 0:
-            self._snapshot(tenant, seq, entry["clock"])
-        return True
-
-    def _snapshot(self, tenant, seq: int, clock_after: dict) -> None:
-        try:
-            self.store.snapshot(tenant.key, seq, encode(tenant.export()).decode(), clock_after)
-        except StoreError:
-            log.exception("could not write a snapshot (the log still has every entry)")
+            await session.snapshot(seq, encode(tenant.export()).decode(), entry["clock"])
 
     def evict(self, key: str) -> None:
         """Drop a tenant from memory (it comes back from the store on its next request)."""
         self.registry._tenants.pop(key, None)
         self.seqs.pop(key, None)
+        self.genesis.pop(key, None)
+        self.touched.pop(key, None)
+
+    # --- the ticker: due work, issued keys, idle tenants --------------------------------------------------
+
+    def _start_ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop not in self._tickers:
+            self._tickers[loop] = loop.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        last_keys = last_evict = stopwatch()
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                for key in [k for k in list(self.registry._tenants) if self._due(k) and not self._locked(k)]:
+                    async with self._lock(key):
+                        if self._due(key):
+                            await self._advance(key)
+                now = stopwatch()
+                if self.registry.settings.strict and now - last_keys >= KEYS_EVERY:
+                    last_keys = now
+                    await self._refresh_keys()
+                if now - last_evict >= EVICT_EVERY:
+                    last_evict = now
+                    self.evict_idle(now)
+            except StoreError:
+                log.exception("the ticker could not reach the store; trying again")
+            except Exception:  # the ticker must outlive one bad tenant
+                log.exception("durable ticker")
+
+    async def _refresh_keys(self) -> None:
+        """Keys another process issued work here; tenants of keys it revoked leave memory."""
+        keys = await self.store.load_keys()
+        issued = self.registry.issued_keys
+        for key in issued.keys() - keys.keys():
+            self.evict(key)
+        issued.clear()
+        issued.update(keys)
+
+    def evict_idle(self, now: float) -> int:
+        """Tenants idle for ``--evict-after`` seconds leave memory (the store has them); not one with
+        work of its own under way: a request, a webhook in flight, real-time due work pending."""
+        after = self.registry.settings.evict_after
+        idle = [key for key, at in self.touched.items() if now - at >= after]
+        for key in idle:
+            tenant = self.registry._tenants.get(key)
+            if tenant is None or self._locked(key) or self.sender._in_flight.get(tenant) or self.pending.get(key) or \
+                    (tenant.clock.mode == REALTIME and tenant.timeline.next_due() is not None):
+                continue
+            self.evict(key)
+            self.evicted += 1
+        return self.evicted
 
     # --- requests ----------------------------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
@@ -357,37 +457,79 @@ class DurableASGI:
             return
         key = _header(scope, b"x-api-key")
         registry = self.registry
-        if not key or not path.startswith(TENANT_PREFIXES) or path.startswith(NOT_TENANT) or (
-                key not in registry._tenants and key not in self.known and registry.refusal(key) is not None):
+        if not key or not path.startswith(TENANT_PREFIXES) or path.startswith(NOT_TENANT):
+            await self.inner(scope, receive, send)
+            return
+        if key not in registry._tenants and registry.refusal(key) is not None and not await self._issued_elsewhere(key):
             await self.inner(scope, receive, send)
             return
         if path.startswith(LISTEN_PATH):
             await _answer(send, 501, "NOT_IMPLEMENTED", "leadsail-sandbox listen is not supported with a durable "
                           "--store yet (use --store memory for a listener session)")
             return
+        self._start_ticker()
+        started = {"sent": False}
+
+        async def send_(message):
+            started["sent"] = True
+            await send(message)
+
         async with self._lock(key):
-            if key not in registry._tenants and key in self.known:
-                await self.rebuild(key, scope)
-            if scope["method"] in READ_METHODS:
-                run = Run(key)
-                tenant = registry._tenants.get(key)
-                if tenant is not None:
-                    freeze(run, tenant.clock)
-                token = _current.set(run)
-                try:
-                    await self.inner(scope, receive, send)
-                finally:
-                    _current.reset(token)
-                    thaw(run)
-                return
-            await self._logged_request(scope, receive, send, key)
+            self.touched[key] = stopwatch()
+            try:
+                if scope["method"] in READ_METHODS:
+                    await self._read(scope, receive, send_, key)
+                else:
+                    await self._logged_request(scope, receive, send_, key)
+            except StoreError:
+                log.exception("the store failed during a request; the tenant is reloaded on its next one")
+                self.evict(key)
+                if not started["sent"]:
+                    await _answer(send, 503, "STORE_UNAVAILABLE", "the store could not record this request; "
+                                  "nothing was changed (retry)")
+
+    async def _issued_elsewhere(self, key: str) -> bool:
+        """Strict mode: a key another process issued is in the store before this one re-reads it."""
+        if not self.registry.settings.strict:
+            return False
+        try:
+            record = await self.store.get_key(key)
+        except StoreError:
+            return False
+        if record is None:
+            return False
+        self.registry.issued_keys[key] = record
+        return True
+
+    async def _lifespan(self, scope, receive, send) -> None:
+        async def send_(message):
+            if message["type"] == "lifespan.shutdown.complete":
+                loop = asyncio.get_running_loop()
+                ticker = self._tickers.pop(loop, None)
+                if ticker is not None:
+                    ticker.cancel()
+                await self.store.release()
+            await send(message)
+
+        await self.inner(scope, receive, send_)
+
+    async def _read(self, scope, receive, send, key: str) -> None:
+        await self._sync(key, self.store.reader(key), scope)
+        if self._due(key):
+            await self._advance(key)
+        run = Run(key)
+        tenant = self.registry._tenants.get(key)
+        if tenant is not None:
+            freeze(run, tenant.clock)
+        token = _current.set(run)
+        try:
+            await self.inner(scope, receive, send)
+        finally:
+            _current.reset(token)
+            thaw(run)
 
     async def _logged_request(self, scope, receive, send, key: str) -> None:
         registry = self.registry
-        run = Run(key, logged=True)
-        tenant = registry._tenants.get(key)
-        if tenant is not None:
-            freeze(run, tenant.clock)
         chunks: list[bytes] = []
         messages: list[dict] = []
 
@@ -400,27 +542,30 @@ class DurableASGI:
         async def send_(message):
             messages.append(message)
 
-        token = _current.set(run)
-        try:
-            await self.inner(scope, receive_, send_)
-        except BaseException:
-            self.evict(key)  # half a request may have run: the log, not memory, is the truth now
-            raise
-        finally:
-            run.active = False
-            _current.reset(token)
-            thaw(run)
-        tenant = registry._tenants.get(key)
-        if tenant is not None and run.at is not None:
-            entry = {"kind": "request", "at": run.at, "method": scope["method"], "path": scope["path"],
-                     "query": scope.get("query_string", b"").decode("latin-1"),
-                     "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope.get("headers", [])],
-                     "body": b"".join(chunks), "nested": run.nested, "starts": run.starts, "admits": run.admits}
-            if not self._commit(tenant, entry):
-                await _answer(send, 503, "STORE_UNAVAILABLE", "the store could not record this request; "
-                              "nothing was changed (retry)")
-                return
-        for message in messages:
+        async with self.store.locked(key) as session:
+            await self._sync(key, session, scope)
+            run = Run(key, logged=True)
+            tenant = registry._tenants.get(key)
+            if tenant is not None:
+                freeze(run, tenant.clock)
+            token = _current.set(run)
+            try:
+                await self.inner(scope, receive_, send_)
+            except BaseException:
+                self.evict(key)  # half a request may have run: the log, not memory, is the truth now
+                raise
+            finally:
+                run.active = False
+                _current.reset(token)
+                thaw(run)
+            tenant = registry._tenants.get(key)
+            if tenant is not None and run.at is not None:
+                entry = {"kind": "request", "at": run.at, "method": scope["method"], "path": scope["path"],
+                         "query": scope.get("query_string", b"").decode("latin-1"),
+                         "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope.get("headers", [])],
+                         "body": b"".join(chunks), "nested": run.nested, "starts": run.starts, "admits": run.admits}
+                await self._append(session, tenant, entry)
+        for message in messages:  # committed: now the answer may leave
             await send(message)
 
     async def _keys_request(self, scope, receive, send) -> None:
@@ -436,12 +581,10 @@ class DurableASGI:
         after = registry.issued_keys
         try:
             for key in before.keys() - after.keys():
-                self.store.delete_key(key)
-                self.known.discard(key)
-                self.genesis.pop(key, None)
-                self.seqs.pop(key, None)
+                await self.store.delete_key(key)
+                self.evict(key)
             for key in after.keys() - before.keys():
-                self.store.put_key(key, after[key])
+                await self.store.put_key(key, after[key])
         except StoreError:
             log.exception("could not record an issued or revoked key")
             registry.issued_keys.clear()
@@ -453,11 +596,12 @@ class DurableASGI:
 
     # --- rebuilding a tenant -------------------------------------------------------------------------------
 
-    async def rebuild(self, key: str, template: dict | None = None) -> None:
-        """Load a tenant from the store: genesis, snapshot, then replay of the later entries."""
-        genesis, snapshot, entries = self.store.load(key)
+    async def rebuild(self, key: str, template: dict | None = None, source=None) -> bool:
+        """Load a tenant from the store: genesis, snapshot, then replay of the later entries.
+        False when the store has no such tenant (it is then built fresh on first use)."""
+        genesis, snapshot, entries = await (source or self.store.reader(key)).load()
         if genesis is None:
-            return
+            return False
         registry = self.registry
         self._override[key] = genesis
         tenant = registry._tenants[key] = registry._new_tenant(key)
@@ -482,7 +626,9 @@ class DurableASGI:
         tenant.clock.restore(clock_after)
         tenant.journal.clear()   # the journal is what this process saw, not part of the world
         self.seqs[key] = seq
+        self.touched[key] = stopwatch()
         self._resend_in_flight(tenant)
+        return True
 
     async def _replay(self, key: str, entry: dict, template: dict) -> None:
         registry = self.registry
@@ -546,9 +692,7 @@ class DurableASGI:
         got = self.pending.get(tenant.key, {}).pop((item["deliveryId"], item["attempt"]), None)
         if got is not None and not got[0].done():
             got[0].set_result(None)
-        delivery = tenant.state.deliveries.get(item["deliveryId"])
-        if delivery is not None and len(delivery["attempts"]) >= item["attempt"]:
-            outbox.finish_attempt(tenant, delivery, delivery["attempts"][item["attempt"] - 1], item["result"])
+        self._apply_result(tenant, item)
 
     def _resend_in_flight(self, tenant) -> None:
         """Attempts the process died in the middle of: sent again, same request and ``webhook-id``."""

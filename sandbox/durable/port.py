@@ -3,8 +3,13 @@
 A store keeps, per tenant, a *genesis* (how its clock started: the only input of a fresh tenant
 that is not in the settings), an append-only log of entries (requests, real-time advances, webhook
 results) and at most one snapshot (an export, ``Tenant.export``) with the log sequence it covers;
-plus strict mode's issued keys. Every method is one transaction: ``append`` returning means the
-entries are committed (``acknowledged means durable``).
+plus strict mode's issued keys.
+
+Every write happens inside ``locked(key)``: a session that holds the tenant's *cross-process* lock
+(PostgreSQL: ``pg_advisory_xact_lock`` in the session's transaction; SQLite: a byte-range lock on
+a lock file beside the database) until it ends. Leaving the ``async with`` commits: only then may
+an answer leave (*acknowledged means durable*). Sessions of different tenants never wait on each
+other, in one process or many.
 
 The one thing a reader might get wrong: ``MemoryStore`` is not an adapter the layer writes to, it
 is the absence of the layer (``durable = False``): ``create_app`` adds no wrapper for it, so the
@@ -13,7 +18,7 @@ default store costs nothing per request.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import AsyncContextManager, Protocol
 
 
 class StoreError(Exception):
@@ -21,19 +26,33 @@ class StoreError(Exception):
     Its message is one line meant for a person (the CLI prints it without a traceback)."""
 
 
+Snapshot = tuple[int, dict, dict]          # (seq it covers, export document, clock after it)
+
+
+class Session(Protocol):
+    """One tenant, locked across processes, one transaction (committed when the session ends)."""
+
+    async def entries_after(self, seq: int) -> list[dict]: ...
+    async def load(self) -> tuple[dict | None, Snapshot | None, list[dict]]: ...
+    async def append(self, genesis: dict | None, entries: list[dict]) -> None: ...
+    async def snapshot(self, seq: int, document: str, clock_after: dict) -> None: ...
+
+
 class Store(Protocol):
     durable: bool
     url: str
+    statements: int                  # round trips sent so far (tests count them per request)
 
-    def ping(self) -> None: ...                                   # a trivial query; StoreError when it fails
-    def close(self) -> None: ...
-    def load_keys(self) -> dict[str, dict]: ...                   # issued strict-mode keys
-    def put_key(self, key: str, record: dict) -> None: ...
-    def delete_key(self, key: str) -> None: ...                   # also drops the tenant's log and snapshot
-    def tenant_keys(self) -> set[str]: ...                        # tenants with a genesis
-    def append(self, key: str, genesis: dict | None, entries: list[dict]) -> None: ...
-    def snapshot(self, key: str, seq: int, document: str, clock_after: dict) -> None: ...  # export as JSON
-    def load(self, key: str) -> tuple[dict | None, tuple[int, dict, dict] | None, list[dict]]: ...
+    def load_keys_now(self) -> dict[str, dict]: ...               # at start-up, before any loop runs
+    async def ping(self) -> None: ...                             # a trivial query; StoreError when it fails
+    def close(self) -> None: ...      
+    async def load_keys(self) -> dict[str, dict]: ...             # issued strict-mode keys
+    async def get_key(self, key: str) -> dict | None: ...
+    async def put_key(self, key: str, record: dict) -> None: ...
+    async def delete_key(self, key: str) -> None: ...             # also drops the tenant's log and snapshot
+    async def release(self) -> None: ...                          # the serving loop ends: its connections go
+    def reader(self, key: str) -> Session: ...                    # unlocked reads: a committed prefix
+    def locked(self, key: str) -> AsyncContextManager[Session]: ...
 
 
 class MemoryStore:
@@ -41,12 +60,25 @@ class MemoryStore:
 
     durable = False
     url = "memory"
+    statements = 0
 
-    def ping(self) -> None:
+    async def ping(self) -> None:
         return None
 
     def close(self) -> None:
         return None
+
+    async def release(self) -> None:
+        return None
+
+
+def redact(url: str) -> str:
+    """A store URL fit for a log line or an error: no password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, _, host = rest.partition("@")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{host}" if userinfo else f"{scheme}://{host}"
 
 
 def open_store(url: str | None) -> "Store":
@@ -59,7 +91,8 @@ def open_store(url: str | None) -> "Store":
 
         return SQLiteStore.from_url(text)
     if text.startswith(("postgresql:", "postgres:")):
-        raise StoreError(f"--store {text.split('@')[-1]!r}: PostgreSQL is not supported yet "
-                         "(memory or sqlite:///PATH)")
-    raise StoreError(f"--store {text!r}: not a store URL; use memory or sqlite:///PATH "
-                     "(e.g. sqlite:///tmp/sandbox.db)")
+        from .postgres import PostgresStore
+
+        return PostgresStore.from_url(text)
+    raise StoreError(f"--store {redact(text)!r}: not a store URL; use memory, sqlite:///PATH "
+                     "(e.g. sqlite:///tmp/sandbox.db) or postgresql://USER@HOST/DB")

@@ -1,41 +1,39 @@
-"""The SQLite adapter of the store port (standard library ``sqlite3``, no ORM: five tables).
+"""The SQLite adapter of the store port (standard library ``sqlite3``, no ORM; SQL in ``sql.py``).
 
 Durability: WAL journal with ``synchronous=FULL`` by default — every commit is fsynced, so an
 acknowledged write survives a process crash *and* a power cut. ``?synchronous=normal`` trades the
 power-cut guarantee for speed (WAL + NORMAL still survives ``kill -9``: the commit is in the OS's
 page cache); docs/durable-state.md has the measured cost of each.
 
-The SQL is kept to what PostgreSQL accepts too (``INSERT ... ON CONFLICT``, plain types), so the
-psycopg 3 adapter can share it; the dialect differences are the placeholders (``?`` vs ``%s``)
-and ``BLOB`` vs ``BYTEA``.
+Several processes (``--workers N``) share one file. A tenant's cross-process lock is not SQLite's
+writer lock (that would serialise every tenant for the length of a request) but one byte of a lock
+file beside the database (``PATH.locks``), at an offset hashed from the key: ``fcntl`` byte-range
+locks are per process and released by the kernel when a process dies, so a ``kill -9`` never
+leaves a tenant locked. Each commit is its own short ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from . import sql
 from .port import StoreError
 
-# Versioned schema: each migration runs once, in order, recorded in schema_migrations.
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, """
-        CREATE TABLE tenants (key TEXT PRIMARY KEY, genesis TEXT NOT NULL);
-        CREATE TABLE entries (key TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, body BLOB,
-                              PRIMARY KEY (key, seq));
-        CREATE TABLE snapshots (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, document TEXT NOT NULL,
-                                clock_after TEXT NOT NULL);
-        CREATE TABLE issued_keys (key TEXT PRIMARY KEY, record TEXT NOT NULL);
-    """),
-]
 SYNCHRONOUS = ("full", "normal")
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def lock_offset(key: str) -> int:
+    """A tenant's byte in the lock file: 62 bits of hash, so two tenants share a byte (and then
+    only wait on each other) with a chance of about 2^-62 per pair."""
+    return sql.key_hash(key) >> 2
 
 
 class SQLiteStore:
@@ -44,16 +42,22 @@ class SQLiteStore:
     def __init__(self, path: str, synchronous: str = "full", url: str | None = None):
         self.path = path
         self.url = url or f"sqlite://{path}"
+        self.statements = 0
         try:
-            # One connection, used from the serving loop only (check_same_thread off: tests serve
-            # the app from a portal thread). Autocommit mode, with explicit transactions.
+            # One connection per process, used from the serving loop only (check_same_thread off:
+            # tests serve the app from a portal thread). Autocommit, with explicit transactions.
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA busy_timeout=10000")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self.db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
-        except sqlite3.Error as exc:
+            self.lock_fd = os.open(f"{path}.locks", os.O_RDWR | os.O_CREAT, 0o600)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"--store {self.url}: cannot open the database: {exc}") from None
+        self.db.set_trace_callback(self._count)
+
+    def _count(self, _statement: str) -> None:
+        self.statements += 1
 
     @classmethod
     def from_url(cls, url: str) -> "SQLiteStore":
@@ -79,102 +83,91 @@ class SQLiteStore:
 
     def _migrate(self) -> None:
         db = self.db
-        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-        for version, sql in MIGRATIONS:
-            if version in done:
-                continue
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, sql.split(";")):
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_migrations VALUES (?, ?)",
-                           (version, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        newest = max(done | {v for v, _ in MIGRATIONS})
-        if newest > MIGRATIONS[-1][0]:
+        db.execute(sql.CREATE_MIGRATIONS)
+        db.execute("BEGIN IMMEDIATE")  # workers starting together: one migrates, the others wait and see it done
+        try:
+            done = {row[0] for row in db.execute(sql.APPLIED)}
+            for version, script in sql.MIGRATIONS:
+                if version not in done:
+                    for statement in filter(str.strip, script.split(";")):
+                        db.execute(statement)
+                    db.execute(sql.RECORD_MIGRATION, (version, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        newest = max(done | {sql.NEWEST})
+        if newest > sql.NEWEST:
             raise StoreError(f"--store {self.url}: the database has schema version {newest}, newer than "
-                             f"this sandbox knows ({MIGRATIONS[-1][0]}); upgrade leadsail-sandbox")
+                             f"this sandbox knows ({sql.NEWEST}); upgrade leadsail-sandbox")
 
     def schema_version(self) -> int:
         return self.db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
 
     # --- the port ----------------------------------------------------------------------------------
 
-    def _transaction(self, work) -> None:
-        db = self.db
+    async def _run(self, statement: str, params: tuple = ()) -> list:
+        # Synchronous on purpose: nothing else runs on the loop between a BEGIN and its COMMIT.
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                work(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            return self.db.execute(statement, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.url}: {exc}") from exc
 
-    def ping(self) -> None:
+    @contextlib.asynccontextmanager
+    async def _atomic(self):
+        await self._run("BEGIN IMMEDIATE")
         try:
-            self.db.execute("SELECT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(f"store {self.url}: {exc}") from exc
+            yield
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        await self._run("COMMIT")
+
+    def load_keys_now(self) -> dict[str, dict]:
+        return {key: json.loads(record) for key, record in self.db.execute(sql.LOAD_KEYS)}
+
+    async def ping(self) -> None:
+        await self._run("SELECT 1")
 
     def close(self) -> None:
         self.db.close()
+        os.close(self.lock_fd)
 
-    def load_keys(self) -> dict[str, dict]:
-        return {key: json.loads(record) for key, record in self.db.execute("SELECT key, record FROM issued_keys")}
+    async def load_keys(self) -> dict[str, dict]:
+        return self.load_keys_now()
 
-    def put_key(self, key: str, record: dict) -> None:
-        self._transaction(lambda db: db.execute(
-            "INSERT INTO issued_keys VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record",
-            (key, _dumps(record))))
+    async def get_key(self, key: str) -> dict | None:
+        rows = await self._run(sql.GET_KEY, (key,))
+        return json.loads(rows[0][0]) if rows else None
 
-    def delete_key(self, key: str) -> None:
-        def work(db):
-            for table in ("issued_keys", "tenants", "entries", "snapshots"):
-                db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608 - fixed names
-        self._transaction(work)
+    async def put_key(self, key: str, record: dict) -> None:
+        async with self._atomic():
+            await self._run(sql.PUT_KEY, (key, sql.dumps(record)))
 
-    def tenant_keys(self) -> set[str]:
-        return {row[0] for row in self.db.execute("SELECT key FROM tenants")}
+    async def delete_key(self, key: str) -> None:
+        async with self._atomic():
+            for statement in sql.DROP_TENANT:
+                await self._run(statement, (key,))
 
-    def append(self, key: str, genesis: dict | None, entries: list[dict]) -> None:
-        def work(db):
-            if genesis is not None:
-                db.execute("INSERT INTO tenants VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET genesis = excluded.genesis",
-                           (key, _dumps(genesis)))
-            db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)",
-                           [(key, e["seq"], _dumps({k: v for k, v in e.items() if k != "body"}), e.get("body"))
-                            for e in entries])
-        self._transaction(work)
+    async def release(self) -> None:
+        return None  # one connection for the process, whatever loop serves it
 
-    def snapshot(self, key: str, seq: int, document: str, clock_after: dict) -> None:
-        """Keep ``document`` (an export, as JSON text) as the tenant after entry ``seq`` and drop the
-        entries it covers."""
-        def work(db):
-            db.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                       "seq = excluded.seq, document = excluded.document, clock_after = excluded.clock_after",
-                       (key, seq, document, _dumps(clock_after)))
-            db.execute("DELETE FROM entries WHERE key = ? AND seq <= ?", (key, seq))
-        self._transaction(work)
+    def reader(self, key: str) -> sql.LogSession:
+        return sql.LogSession(key, self._run)
 
-    def load(self, key: str):
-        """(genesis, (seq, document, clock_after) or None, entries after the snapshot in order)."""
-        row = self.db.execute("SELECT genesis FROM tenants WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None, None, []
-        snap = self.db.execute("SELECT seq, document, clock_after FROM snapshots WHERE key = ?", (key,)).fetchone()
-        after = snap[0] if snap else 0
-        entries = []
-        for data, body in self.db.execute("SELECT data, body FROM entries WHERE key = ? AND seq > ? ORDER BY seq",
-                                          (key, after)):
-            entry = json.loads(data)
-            entry["body"] = body
-            entries.append(entry)
-        snapshot = (snap[0], json.loads(snap[1]), json.loads(snap[2])) if snap else None
-        return json.loads(row[0]), snapshot, entries
+    @contextlib.asynccontextmanager
+    async def locked(self, key: str):
+        """The tenant's byte of the lock file, held (across processes) for the session."""
+        offset, wait = lock_offset(key), 0.0005
+        while True:
+            try:
+                fcntl.lockf(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                break
+            except OSError:  # another process holds it: poll without blocking the loop
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 0.02)
+        try:
+            yield sql.LogSession(key, self._run, self._atomic)
+        finally:
+            fcntl.lockf(self.lock_fd, fcntl.LOCK_UN, 1, offset)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from sandbox.app import SandboxASGI, create_app
 from sandbox.durable import MemoryStore, StoreError, open_store
 from sandbox.durable.layer import DurableASGI
-from sandbox.durable.sqlite import MIGRATIONS
+from sandbox.durable.sql import MIGRATIONS
 from sandbox.settings import Settings, from_sources
 
 from .conftest import ROOT
@@ -43,12 +43,15 @@ def test_store_comes_from_the_flag_or_sandbox_store():
     ("sqlite:///", "names no database file"),
     ("sqlite:///no/such/dir/x.db", "does not exist"),
     ("sqlite:///tmp/x.db?synchronous=off", "synchronous must be full or normal"),
-    ("postgresql://u@h/db", "not supported yet"),
+    ("postgresql://u@nonexistent.invalid/db", "cannot use the database"),
+    ("postgresql:///db", "postgresql://USER@HOST"),
+    ("postgresql://u:secret@127.0.0.1:1/db?pool_size=0", "pool_size must be"),
+    ("postgresql://u:secret@127.0.0.1:1/db", "cannot use the database"),
 ])
 def test_a_bad_store_url_is_one_line(url, says):
     with pytest.raises(StoreError) as raised:
         open_store(url)
-    assert says in str(raised.value) and "\n" not in str(raised.value)
+    assert says in str(raised.value) and "\n" not in str(raised.value) and "secret" not in str(raised.value)
 
 
 def test_a_file_that_is_not_a_database_is_one_line(tmp_path):

@@ -1,0 +1,111 @@
+"""The schema and the SQL both durable adapters share, and the session that speaks it.
+
+SQLite and PostgreSQL run the same statements: written with ``?`` placeholders and portable types,
+the PostgreSQL adapter turns ``?`` into ``%s`` (``dialect``) and ``BLOB`` into ``BYTEA``. An adapter
+gives ``LogSession`` one coroutine, ``run(sql, params) -> rows``, and a way to make several
+statements atomic; everything else — how an entry is stored, what a snapshot drops, how a tenant
+is loaded — is written once, here.
+
+The one thing a reader might get wrong: a snapshot keeps the entry at its own seq (it drops only
+the entries *before* it). A process that is one entry behind must still find that entry when it
+catches up; a process further behind finds a gap (the first entry after its seq is not the next
+one) and reloads from the snapshot instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from typing import Awaitable, Callable
+
+# Versioned schema: each migration runs once, in order, recorded in schema_migrations.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+        CREATE TABLE tenants (key TEXT PRIMARY KEY, genesis TEXT NOT NULL);
+        CREATE TABLE entries (key TEXT NOT NULL, seq BIGINT NOT NULL, data TEXT NOT NULL, body BLOB,
+                              PRIMARY KEY (key, seq));
+        CREATE TABLE snapshots (key TEXT PRIMARY KEY, seq BIGINT NOT NULL, document TEXT NOT NULL,
+                                clock_after TEXT NOT NULL);
+        CREATE TABLE issued_keys (key TEXT PRIMARY KEY, record TEXT NOT NULL);
+    """),
+]
+NEWEST = MIGRATIONS[-1][0]
+CREATE_MIGRATIONS = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+APPLIED = "SELECT version FROM schema_migrations"
+RECORD_MIGRATION = "INSERT INTO schema_migrations VALUES (?, ?)"
+
+PUT_GENESIS = "INSERT INTO tenants VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET genesis = excluded.genesis"
+PUT_ENTRY = "INSERT INTO entries VALUES (?, ?, ?, ?)"
+PUT_SNAPSHOT = ("INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "seq = excluded.seq, document = excluded.document, clock_after = excluded.clock_after")
+DROP_COVERED = "DELETE FROM entries WHERE key = ? AND seq < ?"
+ENTRIES_AFTER = "SELECT data, body FROM entries WHERE key = ? AND seq > ? ORDER BY seq"
+GENESIS = "SELECT genesis FROM tenants WHERE key = ?"
+SNAPSHOT = "SELECT seq, document, clock_after FROM snapshots WHERE key = ?"
+LOAD_KEYS = "SELECT key, record FROM issued_keys"
+GET_KEY = "SELECT record FROM issued_keys WHERE key = ?"
+PUT_KEY = "INSERT INTO issued_keys VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record"
+DROP_TENANT = [f"DELETE FROM {table} WHERE key = ?"  # noqa: S608 - fixed names
+               for table in ("issued_keys", "tenants", "entries", "snapshots")]
+
+
+def postgres(sql: str) -> str:
+    """The PostgreSQL spelling of a statement above."""
+    return sql.replace("?", "%s").replace(" BLOB", " BYTEA")
+
+
+def key_hash(key: str) -> int:
+    """64 bits of a tenant key, the same in every process: where its cross-process lock lives."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+def dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_entry(key: str, entry: dict) -> tuple:
+    return key, entry["seq"], dumps({k: v for k, v in entry.items() if k != "body"}), entry.get("body")
+
+
+def decode_entry(data: str, body) -> dict:
+    entry = json.loads(data)
+    entry["body"] = bytes(body) if body is not None else None
+    return entry
+
+
+Run = Callable[[str, tuple], Awaitable[list]]
+
+
+class LogSession:
+    """One tenant's log through ``run``; ``atomic()`` groups statements that must land together
+    (SQLite: a ``BEGIN IMMEDIATE`` of its own; PostgreSQL: already inside the session's transaction)."""
+
+    def __init__(self, key: str, run: Run, atomic=contextlib.nullcontext):
+        self.key, self.run, self.atomic = key, run, atomic
+
+    async def entries_after(self, seq: int) -> list[dict]:
+        return [decode_entry(data, body) for data, body in await self.run(ENTRIES_AFTER, (self.key, seq))]
+
+    async def load(self):
+        """(genesis, (seq, document, clock_after) or None, entries after the snapshot in order)."""
+        rows = await self.run(GENESIS, (self.key,))
+        if not rows:
+            return None, None, []
+        snap = await self.run(SNAPSHOT, (self.key,))
+        snapshot = (snap[0][0], json.loads(snap[0][1]), json.loads(snap[0][2])) if snap else None
+        return json.loads(rows[0][0]), snapshot, await self.entries_after(snapshot[0] if snapshot else 0)
+
+    async def append(self, genesis: dict | None, entries: list[dict]) -> None:
+        async with self.atomic():
+            if genesis is not None:
+                await self.run(PUT_GENESIS, (self.key, dumps(genesis)))
+            for entry in entries:
+                await self.run(PUT_ENTRY, encode_entry(self.key, entry))
+
+    async def snapshot(self, seq: int, document: str, clock_after: dict) -> None:
+        """Keep ``document`` (an export, as JSON text) as the tenant after entry ``seq``; drop the
+        entries before it (the one at ``seq`` stays: see the module's docstring)."""
+        async with self.atomic():
+            await self.run(PUT_SNAPSHOT, (self.key, seq, document, dumps(clock_after)))
+            await self.run(DROP_COVERED, (self.key, seq))
