@@ -409,6 +409,8 @@ def test_a_hanging_receiver_does_not_slow_submit_in_realtime(client, receiver):
     assert data(client.get("/_sandbox/webhooks/deliveries"))["deliveries"][-1]["status"] == "delivering"
 
 
+@pytest.mark.memory_store_only("a durable store serialises a tenant's requests (one transaction each), so "
+                                "the tenant's next request waits for the advance; other tenants do not")
 def test_an_advance_waiting_for_a_hanging_receiver_does_not_block_other_requests(client, receiver):
     tenant_hooks(client, receiver.url("/hang"), {"lead.queued": True}, timeoutSeconds=2, retryAttempts=1)
     submit(client)

@@ -1,9 +1,8 @@
-"""Fixtures for the durable-store tests: a sandbox subprocess on a SQLite file, started and killed at will;
-a PostgreSQL server and fresh databases on it."""
+"""Fixtures for the durable-store tests: sandbox subprocesses on a store (each durable store in turn),
+started and killed at will. The PostgreSQL fixtures are in tests/conftest.py (the API suite uses them too)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -15,7 +14,6 @@ import httpx
 import pytest
 from tests.processes import free_port
 
-from . import postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,24 +70,3 @@ def sandbox_on(store_url):
     yield make
     for box in started:
         box.stop(signal.SIGKILL)
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A PostgreSQL server's URL (database and user ``postgres``): SANDBOX_TEST_POSTGRES, else a
-    throwaway cluster of this session's (tests/durable/postgres.py)."""
-    with postgres.server() as url:
-        yield url
-
-
-@pytest.fixture
-def postgres_url_factory(postgres_server):
-    """Call it for the URL of one more fresh, empty database; all of them dropped after the test."""
-    with contextlib.ExitStack() as stack:
-        yield lambda: stack.enter_context(postgres.database(postgres_server))
-
-
-@pytest.fixture
-def postgres_url(postgres_url_factory) -> str:
-    """The URL of a fresh, empty database of this test's own, dropped after it."""
-    return postgres_url_factory()
