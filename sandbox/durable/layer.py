@@ -57,6 +57,7 @@ log = logging.getLogger("sandbox.durable")
 SNAPSHOT_EVERY = 1000            # entries between snapshots: bounds a rebuild's replay
 TICK_SECONDS = 0.1               # real-time due work of tenants in memory
 KEYS_EVERY = 1.0                 # issued keys re-read (another process may issue or revoke one)
+WAKE_EVERY = 1.0                 # the store asked for real-time tenants due that no process may hold
 EVICT_EVERY = 5.0                # idle tenants looked for
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TENANT_PREFIXES = ("/api/v1", "/_sandbox")
@@ -167,6 +168,7 @@ class DurableASGI:
         self.seqs: dict[str, int] = {}                    # last entry applied, per tenant in memory
         self.genesis: dict[str, dict] = {}                # tenants built here, not yet in the store
         self.touched: dict[str, float] = {}               # last request per tenant in memory (eviction)
+        self.wakes: dict[str, float | None] = {}          # wakes_at last written, per tenant
         self.pending: dict[str, dict] = {}                # replay: key -> {(deliveryId, n): (future, on_done)}
         self._locks: dict[tuple, asyncio.Lock] = {}
         self._override: dict[str, dict] = {}
@@ -378,7 +380,12 @@ class DurableASGI:
         seq = self.seqs.get(key, 0) + 1
         entry["seq"] = seq
         entry["clock"] = tenant.clock.after()
-        await session.append(self.genesis.get(key), [entry])
+        wakes = wakes_at(tenant)
+        if key in self.wakes and self.wakes[key] == wakes:
+            await session.append(self.genesis.get(key), [entry])
+        else:
+            await session.append(self.genesis.get(key), [entry], wakes)
+        self.wakes[key] = wakes
         self.seqs[key] = seq
         self.genesis.pop(key, None)
         if seq % SNAPSHOT_EVERY == 0:
@@ -390,6 +397,7 @@ class DurableASGI:
         self.seqs.pop(key, None)
         self.genesis.pop(key, None)
         self.touched.pop(key, None)
+        self.wakes.pop(key, None)
 
     # --- the ticker: due work, issued keys, idle tenants --------------------------------------------------
 
@@ -399,7 +407,7 @@ class DurableASGI:
             self._tickers[loop] = loop.create_task(self._tick())
 
     async def _tick(self) -> None:
-        last_keys = last_evict = stopwatch()
+        last_keys = last_evict = last_wake = stopwatch()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
@@ -408,6 +416,9 @@ class DurableASGI:
                         if self._due(key):
                             await self._advance(key)
                 now = stopwatch()
+                if now - last_wake >= WAKE_EVERY:
+                    last_wake = now
+                    await self._wake_due()
                 if self.registry.settings.strict and now - last_keys >= KEYS_EVERY:
                     last_keys = now
                     await self._refresh_keys()
@@ -418,6 +429,17 @@ class DurableASGI:
                 log.exception("the ticker could not reach the store; trying again")
             except Exception:  # the ticker must outlive one bad tenant
                 log.exception("durable ticker")
+
+    async def _wake_due(self) -> None:
+        """Real-time tenants whose work is due and that this process does not hold (their process
+        died, or was never theirs): loaded, and their due work run, here."""
+        for key in await self.store.due_tenants(wall_seconds()):
+            if key in self.registry._tenants or self._locked(key):
+                continue
+            async with self._lock(key):
+                await self._sync(key, self.store.reader(key))
+                if self._due(key):
+                    await self._advance(key)
 
     async def _refresh_keys(self) -> None:
         """Keys another process issued work here; tenants of keys it revoked leave memory."""
@@ -503,7 +525,9 @@ class DurableASGI:
 
     async def _lifespan(self, scope, receive, send) -> None:
         async def send_(message):
-            if message["type"] == "lifespan.shutdown.complete":
+            if message["type"] == "lifespan.startup.complete":
+                self._start_ticker()  # due work of tenants no request has asked about yet
+            elif message["type"] == "lifespan.shutdown.complete":
                 loop = asyncio.get_running_loop()
                 ticker = self._tickers.pop(loop, None)
                 if ticker is not None:
@@ -709,6 +733,16 @@ class DurableASGI:
                 outbox.finish_attempt(tenant, delivery, attempt, result)
 
             self.sender.send(tenant, attempt["request"], delivery["timeoutSeconds"], done)
+
+
+def wakes_at(tenant) -> float | None:
+    """When (wall-clock seconds) a real-time tenant's next due work falls due; None if it has none
+    or its clock is manual (only a request moves it)."""
+    due = tenant.timeline.next_due()
+    clock = tenant.clock
+    if due is None or clock.mode != REALTIME or clock.speed <= 0:
+        return None
+    return wall_seconds() + max(0.0, due - clock.running()) / clock.speed
 
 
 def attach(app, store) -> DurableASGI:

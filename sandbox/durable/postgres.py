@@ -161,6 +161,9 @@ class PostgresStore:
                 await self._run_on(conn, statement, (key,))
             await self._run_on(conn, "COMMIT")
 
+    async def due_tenants(self, wall: float) -> list[str]:
+        return [row[0] for row in await self._run(sql.DUE_TENANTS, (wall,))]
+
     def reader(self, key: str) -> sql.LogSession:
         return sql.LogSession(key, self._run)
 

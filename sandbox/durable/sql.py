@@ -29,23 +29,31 @@ MIGRATIONS: list[tuple[int, str]] = [
                                 clock_after TEXT NOT NULL);
         CREATE TABLE issued_keys (key TEXT PRIMARY KEY, record TEXT NOT NULL);
     """),
+    # When a real-time tenant's next due work falls due, in wall-clock seconds (NULL: none, or a
+    # manual clock): any process wakes a tenant no process holds in memory (``DUE_TENANTS``).
+    (2, """
+        ALTER TABLE tenants ADD COLUMN wakes_at DOUBLE PRECISION;
+        CREATE INDEX tenants_wakes_at ON tenants (wakes_at);
+    """),
 ]
 NEWEST = MIGRATIONS[-1][0]
 CREATE_MIGRATIONS = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
 APPLIED = "SELECT version FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations VALUES (?, ?)"
 
-PUT_GENESIS = "INSERT INTO tenants VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET genesis = excluded.genesis"
-PUT_ENTRY = "INSERT INTO entries VALUES (?, ?, ?, ?)"
-PUT_SNAPSHOT = ("INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+PUT_GENESIS = "INSERT INTO tenants (key, genesis) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET genesis = excluded.genesis"
+PUT_ENTRY = "INSERT INTO entries (key, seq, data, body) VALUES (?, ?, ?, ?)"
+PUT_SNAPSHOT = ("INSERT INTO snapshots (key, seq, document, clock_after) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
                 "seq = excluded.seq, document = excluded.document, clock_after = excluded.clock_after")
 DROP_COVERED = "DELETE FROM entries WHERE key = ? AND seq < ?"
 ENTRIES_AFTER = "SELECT data, body FROM entries WHERE key = ? AND seq > ? ORDER BY seq"
 GENESIS = "SELECT genesis FROM tenants WHERE key = ?"
 SNAPSHOT = "SELECT seq, document, clock_after FROM snapshots WHERE key = ?"
 LOAD_KEYS = "SELECT key, record FROM issued_keys"
+SET_WAKES = "UPDATE tenants SET wakes_at = ? WHERE key = ?"
+DUE_TENANTS = "SELECT key FROM tenants WHERE wakes_at <= ?"
 GET_KEY = "SELECT record FROM issued_keys WHERE key = ?"
-PUT_KEY = "INSERT INTO issued_keys VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record"
+PUT_KEY = "INSERT INTO issued_keys (key, record) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record"
 DROP_TENANT = [f"DELETE FROM {table} WHERE key = ?"  # noqa: S608 - fixed names
                for table in ("issued_keys", "tenants", "entries", "snapshots")]
 
@@ -75,6 +83,7 @@ def decode_entry(data: str, body) -> dict:
 
 
 Run = Callable[[str, tuple], Awaitable[list]]
+UNCHANGED = object()
 
 
 class LogSession:
@@ -96,12 +105,15 @@ class LogSession:
         snapshot = (snap[0][0], json.loads(snap[0][1]), json.loads(snap[0][2])) if snap else None
         return json.loads(rows[0][0]), snapshot, await self.entries_after(snapshot[0] if snapshot else 0)
 
-    async def append(self, genesis: dict | None, entries: list[dict]) -> None:
+    async def append(self, genesis: dict | None, entries: list[dict], wakes_at=UNCHANGED) -> None:
+        """Entries (and the tenant's genesis, with its first); ``wakes_at`` when it changed."""
         async with self.atomic():
             if genesis is not None:
                 await self.run(PUT_GENESIS, (self.key, dumps(genesis)))
             for entry in entries:
                 await self.run(PUT_ENTRY, encode_entry(self.key, entry))
+            if wakes_at is not UNCHANGED:
+                await self.run(SET_WAKES, (wakes_at, self.key))
 
     async def snapshot(self, seq: int, document: str, clock_after: dict) -> None:
         """Keep ``document`` (an export, as JSON text) as the tenant after entry ``seq``; drop the

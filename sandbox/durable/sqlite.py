@@ -153,6 +153,9 @@ class SQLiteStore:
     async def release(self) -> None:
         return None  # one connection for the process, whatever loop serves it
 
+    async def due_tenants(self, wall: float) -> list[str]:
+        return [row[0] for row in await self._run(sql.DUE_TENANTS, (wall,))]
+
     def reader(self, key: str) -> sql.LogSession:
         return sql.LogSession(key, self._run)
 
