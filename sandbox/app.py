@@ -10,7 +10,9 @@ tenant's request journal, counts requests and writes the access log (``metrics``
 app), and notes when the last request came (garbage is collected between bursts). The one thing a
 reader might get wrong: all domain work runs on the single event loop without awaiting in between,
 so a service call is atomic — that, not locks, is what keeps 32 concurrent requests on one lead
-consistent. Keep services synchronous.
+consistent. Keep services synchronous. The one exception is a clock advance or jump from the
+control plane, which yields to other tenants every few milliseconds of its due work: its tenant is
+*busy* meanwhile (``tenant.busy``), and this layer holds that tenant's requests until it is over.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import gc
 import importlib
 import json
 import logging
+import pickle
 import re
 from pathlib import Path
 
@@ -96,9 +99,21 @@ class NotImplementedHandler(SandboxError):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_parsed_specs: dict[tuple, bytes] = {}
+
+
 def load_spec(path: Path) -> dict:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, C or Python
+    """A spec file as a fresh dict (callers change it). Parsed once per file version and kept
+    pickled: unpickling is ~10x cheaper than PyYAML's constructor, which was most of the cost of
+    an app (the test suite builds one per test)."""
+    stat = path.stat()
+    version = (str(path), stat.st_mtime_ns, stat.st_size)
+    pickled = _parsed_specs.get(version)
+    if pickled is None:
+        with open(path, encoding="utf-8") as handle:
+            spec = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, C or Python
+        pickled = _parsed_specs[version] = pickle.dumps(spec, pickle.HIGHEST_PROTOCOL)
+    return pickle.loads(pickled)  # noqa: S301 - bytes this process pickled itself
 
 
 def load_control_spec() -> dict:
@@ -159,8 +174,8 @@ def control_modules() -> tuple[str, ...]:
 
 
 class SandboxASGI:
-    """Outermost layer: tenant registry in scope, real-time catch-up, request journal, last request time,
-    request metrics and the access log (``metrics``)."""
+    """Outermost layer: tenant registry in scope, waiting out the tenant's clock advance, real-time
+    catch-up, request journal, last request time, request metrics and the access log (``metrics``)."""
 
     def __init__(self, inner, registry: TenantRegistry, metrics: Metrics | None = None,
                  access_log: AccessLog | None = None):
@@ -182,8 +197,13 @@ class SandboxASGI:
         self.last_request_at = started = stopwatch()
         key = _header(scope, b"x-api-key")
         tenant = self.registry.lookup(key, create=False) if key else None
-        if tenant is not None and tenant.clock.mode == REALTIME:
-            self.catch_up(tenant)
+        if tenant is not None:
+            if tenant.busy is not None:  # it is advancing its clock: this request comes after that
+                tenant = await self._after_advance(key)
+            if tenant is not None and scope["method"] not in _BODILESS_METHODS:
+                receive = self._gated_receive(receive, key)
+            if tenant is not None and tenant.clock.mode == REALTIME:
+                self.catch_up(tenant)
         status = {"code": 0}
         error_chunks: list[bytes] = []
 
@@ -200,6 +220,8 @@ class SandboxASGI:
         operation = metrics.observe_request(scope["method"], scope["path"], status["code"], elapsed) \
             if metrics is not None else None
         tenant = tenant or (self.registry.lookup(key, create=False) if key else None)
+        if tenant is not None and tenant.busy is not None:  # an advance began while this answered
+            await simulation.wait_idle(tenant)
         journal = scope.get(inspector.JOURNAL)  # bodies, or False for the inspector page's own reads
         if tenant is not None and journal is not False and not scope["path"].startswith("/_sandbox/journal"):
             entry = {"at": iso(tenant.now()), "method": scope["method"], "path": scope["path"],
@@ -210,6 +232,28 @@ class SandboxASGI:
             tenant.journal.appendleft(entry | journal if journal else entry)
         if self.access_log is not None:
             self.access_log.write(key, operation or UNMATCHED, scope["method"], status["code"], elapsed)
+
+    async def _after_advance(self, key: str):
+        """The request's tenant once its clock advance is over (looked up again: it may be gone)."""
+        while (tenant := self.registry.lookup(key, create=False)) is not None and tenant.busy is not None:
+            await simulation.wait_idle(tenant)
+        return tenant
+
+    def _gated_receive(self, receive, key: str):
+        """``receive`` that waits for a clock advance of the key's tenant that began while the body
+        was still arriving (after the check at the door), so the handler runs after it."""
+        lookup = self.registry.lookup
+
+        async def gated():
+            message = await receive()
+            tenant = lookup(key, create=False)
+            if tenant is not None and tenant.busy is not None:
+                await self._after_advance(key)
+            return message
+        return gated
+
+
+_BODILESS_METHODS = frozenset({"GET", "HEAD"})  # nothing to receive after the check at the door
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -234,7 +278,8 @@ async def _ticker(registry: TenantRegistry, wrapped: "SandboxASGI") -> None:
     while True:
         await asyncio.sleep(0.1)
         for tenant in registry.tenants():
-            if tenant.clock.mode == REALTIME and tenant.timeline.next_due() is not None:
+            # A busy tenant is advancing its clock (yielding to others); that request catches it up.
+            if tenant.clock.mode == REALTIME and tenant.busy is None and tenant.timeline.next_due() is not None:
                 wrapped.catch_up(tenant)
         collect_when_idle(wrapped.last_request_at)
 

@@ -89,6 +89,9 @@ class Tenant:
         self.timeline = timeline or Timeline()
         self.journal: deque = deque(maxlen=journal_size)
         self.base_url = ""  # where this sandbox is reached, for absolute links (recordings)
+        # A clock advance or jump of this tenant in progress (``simulation.Busy``), else None: then
+        # nothing else may touch the tenant (``simulation.exclusive``, ``simulation.wait_idle``).
+        self.busy = None
 
     @property
     def rng(self):

@@ -38,14 +38,14 @@ async def get_clock():
 
 async def set_clock(body):
     current = tenant()
-    view = time_control.set_clock(current, body.get("mode"), body.get("speed"), body.get("now"))
+    view = await time_control.set_clock_yielding(current, body.get("mode"), body.get("speed"), body.get("now"))
     await webhooks.settle(current, view["ran"])  # the webhooks the jump sent, and their retries
     return ok(dict(view, **time_control.clock_view(current)))
 
 
 async def advance_clock(body):
     current = tenant()
-    result = time_control.advance(current, body.get("seconds"), body.get("to"))
+    result = await time_control.advance_yielding(current, body.get("seconds"), body.get("to"))
     await webhooks.settle(current, result["ran"])  # the webhooks the advance sent, and their retries
     return ok(time_control.summarised(result) if body.get("summary") else result)
 

@@ -15,7 +15,7 @@ import asyncio
 
 from connexion import request
 
-from .. import webhooks
+from .. import simulation, webhooks
 from ..api.render import ok, tenant
 from ..clock import stopwatch
 from ..errors import ValidationFailed
@@ -50,6 +50,7 @@ async def replay_webhook_delivery(delivery_id):
         return ok(outbox.get_delivery(current, delivery_id))
     _effects, task = webhooks.start_attempt(current, delivery_id, number, "replay")
     await webhooks.wait_for(task, delivery["timeoutSeconds"])
+    await simulation.wait_idle(current)  # an advance of this tenant began meanwhile: after it
     return ok(outbox.get_delivery(current, delivery_id))
 
 
@@ -59,6 +60,7 @@ async def send_test_webhook(body):
     outbox.unschedule(current, delivery["deliveryId"])  # sent now, not when the clock says
     _effects, task = webhooks.start_attempt(current, delivery["deliveryId"], 1, "initial")
     await webhooks.wait_for(task, delivery["timeoutSeconds"])
+    await simulation.wait_idle(current)  # an advance of this tenant began meanwhile: after it
     return ok(outbox.get_delivery(current, delivery["deliveryId"]))
 
 
@@ -79,6 +81,9 @@ async def listen_for_webhooks(after=None, wait_seconds=25, events=None):
         while True:
             # Looked up again each time: a reset or an import during the wait replaces the tenant.
             current = registry.lookup(current.key, create=False) or current
+            if current.busy is not None:  # woken by an event of an advance still running: after it
+                await simulation.wait_idle(current)
+                continue
             batch = listener.collect(current, hub, after)
             remaining = deadline - stopwatch()
             if batch["deliveries"] or remaining <= 0:

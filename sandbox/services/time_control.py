@@ -56,9 +56,29 @@ def _move(tenant, target: datetime) -> list[dict]:
     return ran
 
 
+async def _move_yielding(tenant, target: datetime) -> list[dict]:
+    """``_move`` that lets *other* tenants' requests run every few milliseconds of work; call it
+    inside ``simulation.exclusive(tenant)``.
+
+    Still exactly at ``target``, and still nothing can read *this* tenant's clock in between: the
+    tenant is busy until it stands there, so its other requests, the real-time catch-up and the
+    ticker wait for it or skip it, and the same jobs run in the same order with the same result as
+    ``_move``."""
+    ran = await simulation.run_due_yielding(tenant, target)
+    tenant.clock.set_time(target)
+    return ran
+
+
 def advance(tenant, seconds=None, to=None) -> dict:
     """Run everything due up to the target, in order, then stand at the target."""
     ran = _move(tenant, _target(tenant, seconds, to))
+    return {"now": iso(tenant.now()), "ran": ran}
+
+
+async def advance_yielding(tenant, seconds=None, to=None) -> dict:
+    """``advance`` for the control plane: other tenants are served while the work runs."""
+    async with simulation.exclusive(tenant):
+        ran = await _move_yielding(tenant, _target(tenant, seconds, to))
     return {"now": iso(tenant.now()), "ran": ran}
 
 
@@ -78,8 +98,24 @@ def set_clock(tenant, mode=None, speed=None, now=None) -> dict:
     after a jump a running clock has moved on by the work's duration times ``speed``. Nothing can
     read the clock between the two, and due work runs with time pinned to each job, so the mode it
     runs in makes no difference."""
+    target = _switch(tenant, mode, speed, now)
+    ran = _move(tenant, target) if target is not None else []
+    return dict(clock_view(tenant), ran=ran)
+
+
+async def set_clock_yielding(tenant, mode=None, speed=None, now=None) -> dict:
+    """``set_clock`` for the control plane: other tenants are served while the jump's work runs.
+
+    The switch and the jump are still one change for this tenant: it is busy from the switch on."""
+    async with simulation.exclusive(tenant):
+        target = _switch(tenant, mode, speed, now)
+        ran = await _move_yielding(tenant, target) if target is not None else []
+    return dict(clock_view(tenant), ran=ran)
+
+
+def _switch(tenant, mode, speed, now) -> datetime | None:
+    """Check ``now`` (the target, or None), then switch mode and speed."""
     target = _target(tenant, to=now, name="now") if now is not None else None
     if mode is not None or speed is not None:
         tenant.clock.set_mode(mode or tenant.clock.mode, speed)
-    ran = _move(tenant, target) if target is not None else []
-    return dict(clock_view(tenant), ran=ran)
+    return target

@@ -9,6 +9,9 @@ once, retries included.
 The one thing a reader might get wrong: ``start_attempt`` is synchronous and returns before any byte
 is sent; the job's effect dict is updated in place when the answer arrives, which is why an
 advance's ``ran`` shows final statuses (it awaited the sends) while a real-time tick shows ``sending``.
+During an advance (``tenant.busy``, which yields to other tenants) the send is only handed to the
+sender when the advance ends, and no answer is recorded before: the same as when an advance never
+yielded, so the result does not depend on where it did.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ def start_attempt(tenant, delivery_id: str, number: int, trigger: str) -> tuple[
 
     if sender is None:
         done({"error": "the webhook sender is not running (no event loop is serving this app)"})
+        return [effect], None
+    busy = tenant.busy
+    if busy is not None:  # a job of a yielding advance: the request leaves when the advance is over
+        busy.later.append(lambda: sender.send(tenant, attempt["request"], delivery["timeoutSeconds"], done))
         return [effect], None
     return [effect], sender.send(tenant, attempt["request"], delivery["timeoutSeconds"], done)
 

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .. import simulation
 from ..clock import stopwatch
 from . import targets
 from .sinks import SinkStore
@@ -136,7 +137,7 @@ class WebhookSender:
         previous = self._tails.get(key)
         if previous is not None and (previous.done() or previous.get_loop() is not loop):
             previous = None
-        task = loop.create_task(self._run(previous, request, timeout, on_done))
+        task = loop.create_task(self._run(tenant, previous, request, timeout, on_done))
         self._tails[key] = task
         self._in_flight.setdefault(tenant, set()).add(task)
         task.add_done_callback(lambda done: self._forget(tenant, key, done))
@@ -151,10 +152,12 @@ class WebhookSender:
         if self._tails.get(key) is task:
             del self._tails[key]
 
-    async def _run(self, previous, request: dict, timeout: float, on_done) -> None:
+    async def _run(self, tenant, previous, request: dict, timeout: float, on_done) -> None:
         if previous is not None:
             await asyncio.wait({previous})  # order per URL; never raises, whatever became of it
         result = await self._deliver(request, timeout)
+        if tenant.busy is not None:
+            await simulation.wait_idle(tenant)  # recorded once its clock advance is over, not during it
         try:
             on_done(result)
         except Exception:  # recording must not kill the sender; the delivery stays inspectable
@@ -233,5 +236,7 @@ class WebhookSender:
             if not tasks or remaining <= 0:
                 return
             await asyncio.wait(tasks, timeout=remaining)
+            if tenant.busy is not None:  # another request of the tenant is advancing its clock
+                await simulation.wait_idle(tenant)
             if after_round is not None:
                 after_round()
