@@ -57,13 +57,15 @@ def rebuilt_export(url: str) -> tuple[bytes, object]:
         return client.get("/_sandbox/state", headers={"X-API-Key": KEY}).content, app
 
 
-def test_same_requests_same_bytes_on_memory_and_sqlite(tmp_path):
+def test_same_requests_same_bytes_on_all_three_stores(tmp_path, postgres_url):
     on_memory = recorded(create_app(Settings()))
     on_sqlite = recorded(create_app(Settings(store=f"sqlite://{tmp_path}/d.db")))
-    assert on_memory[0] == on_sqlite[0]
+    on_postgres = recorded(create_app(Settings(store=postgres_url)))
+    assert on_memory[0] == on_sqlite[0] == on_postgres[0]
     # A webhook attempt's latencyMs is measured in real time: it differs between any two runs (two
     # memory runs too), so it is masked here; a rebuild replays the recorded one (tests below).
-    assert without_latency(on_memory[1]) == without_latency(on_sqlite[1])
+    assert without_latency(on_memory[1]) == without_latency(on_sqlite[1]) == without_latency(on_postgres[1])
+    assert rebuilt_export(postgres_url)[0] == on_postgres[1]
 
 
 def test_a_rebuilt_tenant_exports_the_same_bytes(tmp_path):
