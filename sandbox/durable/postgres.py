@@ -33,8 +33,7 @@ def lock_id(key: str) -> int:
     return sql.key_hash(key) - (1 << 63)
 
 
-class PostgresStore:
-    durable = True
+class PostgresStore(sql.LogStore):
 
     def __init__(self, conninfo: str, url: str, pool_size: int = POOL_SIZE):
         import psycopg
@@ -133,9 +132,6 @@ class PostgresStore:
 
     # --- the port ----------------------------------------------------------------------------------
 
-    async def ping(self) -> None:
-        await self._run("SELECT 1")
-
     async def release(self) -> None:
         pool = self._pools.pop(asyncio.get_running_loop(), None)
         if pool is not None:
@@ -144,28 +140,12 @@ class PostgresStore:
     def close(self) -> None:
         return None  # pools belong to their serving loops and close with them (``release``)
 
-    async def load_keys(self) -> dict[str, dict]:
-        return {key: json.loads(record) for key, record in await self._run(sql.LOAD_KEYS, ())}
-
-    async def get_key(self, key: str) -> dict | None:
-        rows = await self._run(sql.GET_KEY, (key,))
-        return json.loads(rows[0][0]) if rows else None
-
-    async def put_key(self, key: str, record: dict) -> None:
-        await self._run(sql.PUT_KEY, (key, sql.dumps(record)))
-
-    async def delete_key(self, key: str) -> None:
+    @contextlib.asynccontextmanager
+    async def _transaction(self):
         async with self._connection() as conn:
             await self._run_on(conn, "BEGIN")
-            for statement in sql.DROP_TENANT:
-                await self._run_on(conn, statement, (key,))
+            yield lambda statement, params: self._run_on(conn, statement, params)
             await self._run_on(conn, "COMMIT")
-
-    async def due_tenants(self, wall: float) -> list[str]:
-        return [row[0] for row in await self._run(sql.DUE_TENANTS, (wall,))]
-
-    def reader(self, key: str) -> sql.LogSession:
-        return sql.LogSession(key, self._run)
 
     @contextlib.asynccontextmanager
     async def locked(self, key: str):

@@ -121,3 +121,35 @@ class LogSession:
         async with self.atomic():
             await self.run(PUT_SNAPSHOT, (self.key, seq, document, dumps(clock_after)))
             await self.run(DROP_COVERED, (self.key, seq))
+
+
+class LogStore:
+    """What both adapters do alike, through their ``_run(sql, params)`` (a statement on its own) and
+    ``_transaction()`` (an ``async with`` giving a ``run`` whose statements commit together)."""
+
+    durable = True
+
+    async def ping(self) -> None:
+        await self._run("SELECT 1", ())
+
+    async def load_keys(self) -> dict[str, dict]:
+        return {key: json.loads(record) for key, record in await self._run(LOAD_KEYS, ())}
+
+    async def get_key(self, key: str) -> dict | None:
+        rows = await self._run(GET_KEY, (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    async def put_key(self, key: str, record: dict) -> None:
+        await self._run(PUT_KEY, (key, dumps(record)))
+
+    async def delete_key(self, key: str) -> None:
+        async with self._transaction() as run:
+            for statement in DROP_TENANT:
+                await run(statement, (key,))
+
+    async def due_tenants(self, wall: float) -> list[str]:
+        return [row[0] for row in await self._run(DUE_TENANTS, (wall,))]
+
+    def reader(self, key: str) -> LogSession:
+        return LogSession(key, self._run)
+

@@ -36,8 +36,7 @@ def lock_offset(key: str) -> int:
     return sql.key_hash(key) >> 2
 
 
-class SQLiteStore:
-    durable = True
+class SQLiteStore(sql.LogStore):
 
     def __init__(self, path: str, synchronous: str = "full", url: str | None = None):
         self.path = path
@@ -114,10 +113,10 @@ class SQLiteStore:
             raise StoreError(f"store {self.url}: {exc}") from exc
 
     @contextlib.asynccontextmanager
-    async def _atomic(self):
+    async def _transaction(self):
         await self._run("BEGIN IMMEDIATE")
         try:
-            yield
+            yield self._run
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
@@ -127,37 +126,12 @@ class SQLiteStore:
     def load_keys_now(self) -> dict[str, dict]:
         return {key: json.loads(record) for key, record in self.db.execute(sql.LOAD_KEYS)}
 
-    async def ping(self) -> None:
-        await self._run("SELECT 1")
-
     def close(self) -> None:
         self.db.close()
         os.close(self.lock_fd)
 
-    async def load_keys(self) -> dict[str, dict]:
-        return self.load_keys_now()
-
-    async def get_key(self, key: str) -> dict | None:
-        rows = await self._run(sql.GET_KEY, (key,))
-        return json.loads(rows[0][0]) if rows else None
-
-    async def put_key(self, key: str, record: dict) -> None:
-        async with self._atomic():
-            await self._run(sql.PUT_KEY, (key, sql.dumps(record)))
-
-    async def delete_key(self, key: str) -> None:
-        async with self._atomic():
-            for statement in sql.DROP_TENANT:
-                await self._run(statement, (key,))
-
     async def release(self) -> None:
         return None  # one connection for the process, whatever loop serves it
-
-    async def due_tenants(self, wall: float) -> list[str]:
-        return [row[0] for row in await self._run(sql.DUE_TENANTS, (wall,))]
-
-    def reader(self, key: str) -> sql.LogSession:
-        return sql.LogSession(key, self._run)
 
     @contextlib.asynccontextmanager
     async def locked(self, key: str):
@@ -171,6 +145,6 @@ class SQLiteStore:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 0.02)
         try:
-            yield sql.LogSession(key, self._run, self._atomic)
+            yield sql.LogSession(key, self._run, self._transaction)
         finally:
             fcntl.lockf(self.lock_fd, fcntl.LOCK_UN, 1, offset)
