@@ -18,6 +18,10 @@ operations, before a byte of the body is read:
 It also refuses a path holding control characters (``%0A``...) with a 400: starlette's routing
 cannot match one and would answer an undeclared 404.
 
+A request replayed from a durable store's log (``REPLAYED_STATUS`` in its scope: the status it
+was answered with) was judged once, by the process that took it: its size verdict is that answer
+(413 or not), not this process's limit, which may differ (``--max-import-bytes``).
+
 The one thing a reader might get wrong: everything else is left downstream. Requests without a
 body pass with one header scan, and parsing — with its depth and number limits — happens once,
 in ``validation`` through ``untrusted_json``.
@@ -31,6 +35,8 @@ from dataclasses import dataclass
 from .. import errors
 from ..tenancy import SCOPE_KEY
 from . import envelope
+
+REPLAYED_STATUS = "sandbox.replayed_status"   # scope key: a request replayed from the log, and its answer
 
 METHODS = ("get", "put", "post", "patch", "delete")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -127,7 +133,8 @@ class RequestLimits:
             await self._refuse(refusal, scope, receive, send)
             return
         limit = self.max_import_bytes if operation.large_body else self.max_body_bytes
-        if length > limit:
+        replayed = scope.get(REPLAYED_STATUS)
+        if (length > limit) if replayed is None else replayed == 413:
             await self._refuse(_too_large(limit), scope, receive, send)
             return
         if operation.takes_body and not has_type:

@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 
 from .. import simulation, webhooks
 from ..api.envelope import error_body
+from ..api.request_limits import REPLAYED_STATUS
 from ..api.render import encode
 from ..clock import LATEST, MANUAL, REALTIME, Clock, stopwatch, wall_seconds
 from ..services import outbox
@@ -64,6 +65,7 @@ TENANT_PREFIXES = ("/api/v1", "/_sandbox")
 NOT_TENANT = ("/_sandbox/admin", "/_sandbox/sink", "/_sandbox/health", "/_sandbox/ready")
 KEYS_PATH = "/_sandbox/admin/keys"
 LISTEN_PATH = "/_sandbox/webhooks/listen"
+STATE_PATH = "/_sandbox/state"
 _LATEST_TS = LATEST.timestamp()
 
 
@@ -152,6 +154,10 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
+def _status(messages: list[dict]) -> int | None:
+    return next((m["status"] for m in messages if m["type"] == "http.response.start"), None)
+
+
 async def _answer(send, status: int, code: str, message: str) -> None:
     body = json.dumps(error_body(code, message)).encode()
     await send({"type": "http.response.start", "status": status,
@@ -174,6 +180,7 @@ class DurableASGI:
         self._override: dict[str, dict] = {}
         self._tickers: dict[object, asyncio.Task] = {}
         self.replayed_entries = 0
+        self.replay_drift = 0                             # replayed requests answered unlike the first time
         self.evicted = 0
         registry.issued_keys.update(store.load_keys_now())
         registry.durable_store = store
@@ -374,8 +381,10 @@ class DurableASGI:
         outbox.finish_attempt(tenant, delivery, attempt, item["result"])
         return True
 
-    async def _append(self, session, tenant, entry: dict) -> None:
-        """Append one entry to the locked session (committed when the session ends)."""
+    async def _append(self, session, tenant, entry: dict, snapshot: bool = False) -> None:
+        """Append one entry to the locked session (committed when the session ends); a snapshot
+        after it every ``SNAPSHOT_EVERY`` entries, or when asked (after a state import: replaying
+        one re-validates every record it holds, a minute at 100,000 leads)."""
         key = tenant.key
         seq = self.seqs.get(key, 0) + 1
         entry["seq"] = seq
@@ -388,7 +397,7 @@ class DurableASGI:
         self.wakes[key] = wakes
         self.seqs[key] = seq
         self.genesis.pop(key, None)
-        if seq % SNAPSHOT_EVERY == 0:
+        if snapshot or seq % SNAPSHOT_EVERY == 0:
             await session.snapshot(seq, encode(tenant.export()).decode(), entry["clock"])
 
     def evict(self, key: str) -> None:
@@ -584,11 +593,13 @@ class DurableASGI:
                 thaw(run)
             tenant = registry._tenants.get(key)
             if tenant is not None and run.at is not None:
-                entry = {"kind": "request", "at": run.at, "method": scope["method"], "path": scope["path"],
+                entry = {"kind": "request", "at": run.at, "status": _status(messages),
+                         "method": scope["method"], "path": scope["path"],
                          "query": scope.get("query_string", b"").decode("latin-1"),
                          "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope.get("headers", [])],
                          "body": b"".join(chunks), "nested": run.nested, "starts": run.starts, "admits": run.admits}
-                await self._append(session, tenant, entry)
+                imported = scope["path"] == STATE_PATH and scope["method"] == "PUT" and entry["status"] == 200
+                await self._append(session, tenant, entry, snapshot=imported)
         for message in messages:  # committed: now the answer may leave
             await send(message)
 
@@ -680,11 +691,17 @@ class DurableASGI:
         scope = {k: template[k] for k in ("asgi", "http_version", "scheme", "server", "client", "root_path", "state")
                  if k in template}
         scope.setdefault("asgi", {"version": "3.0"})
-        scope.update(type="http", method=entry["method"], path=entry["path"], raw_path=entry["path"].encode(),
-                     query_string=entry["query"].encode("latin-1"),
-                     headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in entry["headers"]])
         body = entry["body"] or b""
+        # The body comes whole now, however it came first (a chunked one was given a length downstream).
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in entry["headers"]
+                   if k not in ("content-length", "transfer-encoding")]
+        if body:
+            headers.append((b"content-length", str(len(body)).encode()))
+        scope.update(type="http", method=entry["method"], path=entry["path"], raw_path=entry["path"].encode(),
+                     query_string=entry["query"].encode("latin-1"), headers=headers)
+        scope[REPLAYED_STATUS] = entry.get("status")
         sent = {"body": False}
+        answered: list[dict] = []
 
         async def receive():
             if sent["body"]:
@@ -692,8 +709,9 @@ class DurableASGI:
             sent["body"] = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(_message):
-            return None
+        async def send(message):
+            if message["type"] == "http.response.start":
+                answered.append(message)
 
         task = asyncio.ensure_future(self.inner(scope, receive, send))
         for item in entry.get("nested", ()):
@@ -711,6 +729,12 @@ class DurableASGI:
                 log.warning("replay: an answer for %s came where no send awaited it; applied as it stands", slot)
                 self._replay_result(self.registry._tenants[run.key], item)
         await task
+        if entry.get("status") is not None and _status(answered) != entry["status"]:
+            # The world has drifted from the one that answered (a setting that differs between the
+            # processes, or a bug): said loudly, since every later entry replays onto it.
+            self.replay_drift += 1
+            log.error("replay drift: %s %s (entry %s of a tenant) answered %s, recorded %s", entry["method"],
+                      entry["path"], entry["seq"], _status(answered), entry["status"])
 
     def _replay_result(self, tenant, item: dict) -> None:
         got = self.pending.get(tenant.key, {}).pop((item["deliveryId"], item["attempt"]), None)
