@@ -8,11 +8,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
 from . import workload
+from .receivers import WebhookReceiver
 
 KEYS = [f"crash-key-{n}" for n in range(4)]
 HOOK_KEY = "crash-hook"
@@ -72,42 +72,6 @@ def all_lead_ids(client: httpx.Client) -> list[str]:
             return ids
 
 
-class HangingReceiver:
-    """A real webhook receiver that never answers the first attempt of a delivery (it is in flight
-    when the sandbox is killed) and answers 200 to any later one; records every ``webhook-id``."""
-
-    def __init__(self):
-        self.ids: list[str] = []
-        self.release = threading.Event()
-        ids, release = self.ids, self.release
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                webhook_id = self.headers.get("webhook-id")
-                first = webhook_id not in ids
-                ids.append(webhook_id)
-                if first:
-                    release.wait(60)
-                    return  # no answer: the connection just closes
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def webhook_in_flight(base: str, url: str) -> httpx.Client:
     """A real-time tenant whose lead.queued webhook goes to ``url`` (sent by the ticker, not a request)."""
     client = httpx.Client(base_url=base, headers={"X-API-Key": HOOK_KEY}, timeout=30)
@@ -121,7 +85,7 @@ def webhook_in_flight(base: str, url: str) -> httpx.Client:
 
 def test_every_acknowledged_write_survives_kill_9(sandbox_on, store_url, capsys):
     box = sandbox_on("--clock", "manual").start()
-    receiver = HangingReceiver()
+    receiver = WebhookReceiver(hold="first")
     webhook_in_flight(box.base, receiver.url)
     stop = threading.Event()
     results = [{} for _ in KEYS]

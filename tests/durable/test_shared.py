@@ -13,7 +13,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from sandbox.ids import IdFactory
 from sandbox.settings import Settings
 
 from . import workload
+from .receivers import WebhookReceiver
 
 START = ("--clock", "manual", "--start-time", "2026-01-15T15:00:00Z")  # Thursday 10:00 in New York
 SUBMIT, INITIATE, SMS = "/api/v1/leads/submit", "/api/v1/voice/calls/initiate", "/api/v1/sms/send"
@@ -243,42 +243,12 @@ def test_two_workers_on_one_port_serve_one_world_and_stop_on_sigterm(sandbox_on)
         pass
 
 
-class HoldingReceiver:
-    """A webhook receiver that answers 200 only once released; ``arrived`` is set by the first request."""
-
-    def __init__(self):
-        self.arrived, self.release = threading.Event(), threading.Event()
-        arrived, release = self.arrived, self.release
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                arrived.set()
-                release.wait(60)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_tenant_holding_its_lock_blocks_no_other_tenant(sandbox_on):
     a, b = boxes(sandbox_on)
     busy, other = "shared-busy", "shared-other"
     busy_lead = data(client(a, busy).post(SUBMIT, json=workload.submit_body(1)))["leadId"]
     other_lead = data(client(b, other).post(SUBMIT, json=workload.submit_body(2)))["leadId"]
-    receiver = HoldingReceiver()
+    receiver = WebhookReceiver(hold="all")
     outcome: dict = {}
 
     def in_background(name: str, send) -> threading.Thread:
