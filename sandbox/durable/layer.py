@@ -20,7 +20,7 @@ its clock started), the latest snapshot (an export) if any, then every later ent
 the same app in-process, clock frozen at the entry's time, webhooks not sent (their answers come
 from their own entries), then the clock restored (a real-time one runs on from where it was,
 wall time included) and attempts left in flight re-sent with the same ``webhook-id`` (at least once).
-A snapshot is written every ``SNAPSHOT_EVERY`` entries and the log it covers is dropped.
+A snapshot is written every ``SNAPSHOT_EVERY`` entries and the log before the previous one is dropped.
 
 Why replay is exact: the sandbox is deterministic by construction (same seed + same requests at
 the same tenant times → same bytes; ids and randomness come from the tenant's ``IdFactory``). The
@@ -55,7 +55,7 @@ from .port import StoreError
 
 log = logging.getLogger("sandbox.durable")
 
-SNAPSHOT_EVERY = 1000            # entries between snapshots: bounds a rebuild's replay
+SNAPSHOT_EVERY = 1000            # entries between snapshots (bounds a rebuild's replay), and kept before one
 TICK_SECONDS = 0.1               # real-time due work of tenants in memory
 KEYS_EVERY = 1.0                 # issued keys re-read (another process may issue or revoke one)
 WAKE_EVERY = 1.0                 # the store asked for real-time tenants due that no process may hold
@@ -398,7 +398,7 @@ class DurableASGI:
         self.seqs[key] = seq
         self.genesis.pop(key, None)
         if snapshot or seq % SNAPSHOT_EVERY == 0:
-            await session.snapshot(seq, encode(tenant.export()).decode(), entry["clock"])
+            await session.snapshot(seq, encode(tenant.export()).decode(), entry["clock"], keep=SNAPSHOT_EVERY)
 
     def evict(self, key: str) -> None:
         """Drop a tenant from memory (it comes back from the store on its next request)."""
