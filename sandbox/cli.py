@@ -20,6 +20,11 @@ from . import __version__
 from .clock import MANUAL, MODES, REALTIME, parse_clock_instant, parse_instant
 from .settings import DEFAULT_START, Settings, from_sources
 
+# connexion imports starlette.testclient (for its own test helpers), and starlette warns there that
+# its test client wants httpx2: a warning above every banner about a test client the sandbox never
+# uses. Silenced for that message only, before connexion is first imported (by ``.app``).
+STARLETTE_TESTCLIENT_WARNING = r"Using `httpx` with `starlette\.testclient` is deprecated"
+
 BANNER = """\
 LeadSail Sandbox {version} listening on {base}
   public API      {base}/api/v1/...          Swagger UI: {base}/ui/
@@ -121,10 +126,6 @@ def main(argv=None) -> int:
         from .listen import main as listen
 
         return listen(argv[1:])
-    # connexion imports starlette.testclient when it is imported (for its own test helpers), and
-    # starlette warns there that its test client wants httpx2: a StarletteDeprecationWarning printed
-    # above every banner, about a test client the sandbox never uses. Silenced for that message only,
-    # here, before connexion is first imported (by ``.app`` below).
     warnings.filterwarnings("ignore", message=STARLETTE_TESTCLIENT_WARNING)
     args = parse_args(argv)
     settings = settings_from(args)
@@ -169,7 +170,6 @@ def _build(settings: Settings):
 
 
 WORKER_ARGV = "SANDBOX_WORKER_ARGV"
-STARLETTE_TESTCLIENT_WARNING = r"Using `httpx` with `starlette\.testclient` is deprecated"
 
 
 def _check_workers(settings: Settings, argv: list[str]) -> str | None:

@@ -101,3 +101,14 @@ def test_ready_answers_503_when_the_store_fails(tmp_path):
     with TestClient(app) as client:
         response = client.get("/_sandbox/ready")
     assert response.status_code == 503 and response.json()["error"]["code"] == "STORE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--workers", "2"], "--workers needs a durable --store"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "2", "--store", "sqlite:///no/such/dir/x.db"], "does not exist"),
+])
+def test_the_cli_refuses_workers_it_cannot_run_in_one_line(argv, says):
+    done = subprocess.run([sys.executable, "-m", "sandbox", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
