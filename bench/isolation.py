@@ -18,7 +18,6 @@ them (one, stuck for the whole advance), which is why the count is printed next 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import free_port, start_sandbox  # noqa: E402  (bench/run.py: how every bench starts a sandbox)
 
 KEY_A, KEY_ALONE, KEY_B = "bench-isolation-a", "bench-isolation-alone", "bench-isolation-b"
 AREA_CODES = ("212", "312", "303", "415")          # New York, Chicago, Denver, Los Angeles
@@ -36,34 +37,9 @@ CHUNK = 200                                        # send-to-auto-dialer's maxim
 YEAR = 365 * 86_400
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def phone(index: int) -> str:
     # Exchanges 600-899 are ordinary numbers (never the 555-01XX scenario numbers).
     return f"+1{AREA_CODES[index % len(AREA_CODES)]}{600 + (index // 10000) % 300}{index % 10000:04d}"
-
-
-def start(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--clock", "manual", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_sandbox/scenarios", timeout=1)
-            return process
-        except httpx.HTTPError:
-            if process.poll() is not None:
-                raise SystemExit(process.stderr.read().decode())
-            if time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit("the sandbox did not answer within 30 s")
-            time.sleep(0.1)
 
 
 def queue_leads(client: httpx.Client, count: int) -> int:
@@ -109,7 +85,7 @@ def main() -> None:
 
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start(port)
+    process, _ = start_sandbox(port)
     try:
         with httpx.Client(base_url=base, headers={"X-API-Key": KEY_A}, timeout=600) as a, \
                 httpx.Client(base_url=base, headers={"X-API-Key": KEY_B}, timeout=600) as b:

@@ -141,24 +141,24 @@ class PostgresStore(sql.LogStore):
         return None  # pools belong to their serving loops and close with them (``release``)
 
     @contextlib.asynccontextmanager
-    async def _transaction(self):
+    async def _transaction(self, begin: str = "BEGIN"):
+        """One pooled connection in one transaction: a ``run`` for its statements, COMMIT at the end
+        (ROLLBACK if the body raises)."""
         async with self._connection() as conn:
-            await self._run_on(conn, "BEGIN")
-            yield lambda statement, params: self._run_on(conn, statement, params)
-            await self._run_on(conn, "COMMIT")
-
-    @contextlib.asynccontextmanager
-    async def locked(self, key: str):
-        """A transaction holding the tenant's advisory lock; COMMIT when the session ends."""
-        async with self._connection() as conn:
-            await self._run_on(conn, f"BEGIN; SELECT pg_advisory_xact_lock({lock_id(key)})")
+            await self._run_on(conn, begin)
             try:
-                yield sql.LogSession(key, lambda statement, params: self._run_on(conn, statement, params))
+                yield lambda statement, params: self._run_on(conn, statement, params)
             except BaseException:
                 with contextlib.suppress(self._psycopg.Error):
                     await conn.execute("ROLLBACK")
                 raise
             await self._run_on(conn, "COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def locked(self, key: str):
+        """A transaction holding the tenant's advisory lock (taken with BEGIN, one round trip)."""
+        async with self._transaction(f"BEGIN; SELECT pg_advisory_xact_lock({lock_id(key)})") as run:
+            yield sql.LogSession(key, run)
 
 
 def _first_line(exc: BaseException) -> str:
